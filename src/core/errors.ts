@@ -115,3 +115,17 @@ export class NotAvailableError extends PodIpamError {
     super('NOT_AVAILABLE', message, details);
   }
 }
+
+/** cluster-pool: every block of a pool (at the configured mask) is owned by some node. */
+export class PoolExhaustedError extends PodIpamError {
+  constructor(message: string, details = '') {
+    super('POOL_EXHAUSTED', message, details);
+  }
+}
+
+/** cluster-pool: the cluster store refused a request (bad request, permission), not a transient outage. */
+export class ClusterStoreError extends PodIpamError {
+  constructor(message: string, details = '') {
+    super('CLUSTER_STORE', message, details);
+  }
+}
