@@ -40,6 +40,12 @@ export interface IpamMode {
    * Kubernetes pod annotation. Lower precedence than runtimeConfig.ips and args.
    */
   requestedAddresses?(): Promise<string[]>;
+  /**
+   * STATUS calls this before rangeSets(): re-read the mode's remote source now, ignoring
+   * any cache (kubernetes: GET the Node). Throws (TryAgainError, ConfigError) only when
+   * an ADD could not be served; a failed read with a usable cache only warns.
+   */
+  refresh?(): Promise<void>;
   /** Conditions the operator should see (e.g. pool config changed under live reservations). */
   warnings?(): string[];
 }
