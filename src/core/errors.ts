@@ -67,10 +67,12 @@ export class TryAgainError extends PodIpamError {
   }
 }
 
-/** No free address is left in a range set. */
+/** No free address is left in a range set; `setIndex` says which one. */
 export class RangeExhaustedError extends PodIpamError {
-  constructor(message: string, details = '') {
+  readonly setIndex: number;
+  constructor(message: string, details = '', setIndex = 0) {
     super('RANGE_EXHAUSTED', message, details);
+    this.setIndex = setIndex;
   }
 }
 
@@ -99,6 +101,13 @@ export class CorruptStateError extends PodIpamError {
 export class StoreWriteError extends PodIpamError {
   constructor(message: string, details = '') {
     super('STORE_WRITE', message, details);
+  }
+}
+
+/** CHECK or another verb names an attachment that holds nothing. */
+export class UnknownContainerError extends PodIpamError {
+  constructor(message: string, details = '') {
+    super('UNKNOWN_CONTAINER', message, details);
   }
 }
 

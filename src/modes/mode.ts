@@ -15,6 +15,8 @@ export interface ModeContext {
   readonly dataDir: string;
   /** Process environment (NODE_NAME, KUBERNETES_SERVICE_HOST, ...). */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The CNI config's `runtimeConfig` (capabilities such as `ipRanges`); {} when absent. */
+  readonly runtimeConfig: Readonly<Record<string, unknown>>;
   /** `K=V` pairs from CNI_ARGS (K8S_POD_NAMESPACE, K8S_POD_NAME, ...). */
   readonly cniArgs: ReadonlyMap<string, string>;
   /** Log to stderr (quiet unless POD_IPAM_LOG=debug). */

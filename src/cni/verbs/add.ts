@@ -1,0 +1,81 @@
+/**
+ * ADD: reserve one address per range set for the attachment. A repeated ADD for the same
+ * attachment answers with the addresses it already holds (runtimes retry), and one that
+ * follows a crash mid-ADD gets the addresses its index recorded back when they are free.
+ */
+import { allocate } from '../../core/allocator';
+import type { AllocationView } from '../../core/allocator';
+import { AddressNotAllowedError, RangeExhaustedError } from '../../core/errors';
+import { cidrContains, parseIPWithOptionalPrefix, sameIP } from '../../core/ip';
+import type { Cidr, IP } from '../../core/ip';
+import { sameAttachment } from '../../core/attachment';
+import type { Attachment } from '../../core/attachment';
+import { rangeOf } from '../../core/range-set';
+import type { RangeSet } from '../../core/range-set';
+import { loadMode } from '../../modes';
+import type { IpamMode } from '../../modes/mode';
+import { withNetworkState } from '../../store/network-store';
+import { requestedIPs } from '../requested-ips';
+import { readResolvConf } from '../resolv-conf';
+import { formatResult } from '../result';
+import { attachmentOf, modeContext, storeOptions } from '../request';
+import type { CniRequest } from '../request';
+
+export async function add(req: CniRequest): Promise<Record<string, unknown>> {
+  const attachment = attachmentOf(req);
+  const explicit = requestedIPs(req.conf, req.env.args);
+  const dns = req.common.resolvConf ? readResolvConf(req.common.resolvConf) : undefined;
+  const mode = (await loadMode(req.common.mode))(req.conf.ipam, modeContext(req));
+  const allocated = await withNetworkState(storeOptions(req), async (state) => {
+    let sets = await mode.rangeSets();
+    const requested = explicit.length > 0 ? explicit : ((await mode.requestedAddresses?.()) ?? []).map(parseModeAddress);
+    const held = state.held(attachment);
+    const preferred = requested.length > 0 ? requested : reusable([...held.ips, ...held.stale], sets, req.common.exclude, attachment, state);
+    for (;;) {
+      try {
+        const ips = allocate({ attachment, rangeSets: sets, requested: preferred, exclude: req.common.exclude }, state);
+        const unchanged = held.stale.length === 0 && ips.length === held.ips.length && ips.every((ip) => held.ips.some((h) => sameIP(h, ip)));
+        if (unchanged) {
+          req.logger.debug(`ADD ${attachment.containerId}/${attachment.ifname}: already holds its addresses`);
+        } else {
+          const dynamic = ips.flatMap((ip, index) => (preferred.some((p) => sameIP(p, ip)) ? [] : [{ index, set: sets[index]!, ip }]));
+          // Release what it no longer gets first: a crash in between leaves a stale index entry, never a leak.
+          for (const old of held.ips) if (!ips.some((ip) => sameIP(ip, old))) state.releaseAddress(old);
+          state.reserve(attachment, ips, dynamic);
+        }
+        return ips.map((ip, i) => ({ ip, range: rangeOf(sets[i]!, ip)! }));
+      } catch (e) {
+        const grown = e instanceof RangeExhaustedError ? await grow(mode, e.setIndex, sets) : undefined;
+        if (!grown) throw e;
+        sets = grown;
+      }
+    }
+  });
+  return formatResult(req.version, allocated, req.common.routes, dns);
+}
+
+/** Mode-requested addresses (a pod annotation) arrive as text. */
+function parseModeAddress(text: string): IP {
+  const ip = parseIPWithOptionalPrefix(text);
+  if (!ip) throw new AddressNotAllowedError(`requested address ${JSON.stringify(text)} is not an IP address`);
+  return ip;
+}
+
+async function grow(mode: IpamMode, index: number, sets: RangeSet[]): Promise<RangeSet[] | undefined> {
+  const grown = mode.grow ? await mode.grow(index, sets[index]!) : undefined;
+  return grown ? sets.map((s, i) => (i === index ? grown : s)) : undefined;
+}
+
+/** Addresses the attachment held (or held before a crash) that may be handed to it again. */
+function reusable(candidates: readonly IP[], sets: readonly RangeSet[], exclude: readonly Cidr[], attachment: Attachment, view: AllocationView): IP[] {
+  const used = new Set<number>();
+  return candidates.filter((ip) => {
+    const index = sets.findIndex((set) => rangeOf(set, ip));
+    if (index < 0 || used.has(index)) return false;
+    const range = rangeOf(sets[index]!, ip)!;
+    const owner = view.ownerOf(ip);
+    const ok = !sameIP(range.gateway, ip) && !exclude.some((c) => cidrContains(c, ip)) && (!owner || sameAttachment(owner, attachment));
+    if (ok) used.add(index);
+    return ok;
+  });
+}
