@@ -10,6 +10,7 @@ import { createNodeLocalMode } from './node-local';
 const MODES: Record<string, () => Promise<ModeFactory>> = {
   'node-local': async () => createNodeLocalMode,
   kubernetes: async () => (await import('./kubernetes')).createKubernetesMode,
+  'cluster-pool': async () => (await import('./cluster-pool')).createClusterPoolMode,
 };
 
 export const modeNames = (): string[] => Object.keys(MODES);
