@@ -78,6 +78,7 @@ export class FakeKubeApiServer {
   readonly #nodes = new Map<string, Record<string, unknown>>();
   readonly #pods = new Map<string, Record<string, unknown>>();
   readonly #server: https.Server;
+  readonly #timers = new Set<NodeJS.Timeout>();
 
   private constructor(server: https.Server) {
     this.#server = server;
@@ -139,6 +140,7 @@ export class FakeKubeApiServer {
   }
 
   close(): Promise<void> {
+    for (const timer of this.#timers) clearTimeout(timer);
     this.#server.closeAllConnections();
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
@@ -153,8 +155,13 @@ export class FakeKubeApiServer {
         res.writeHead(code, { 'Content-Type': 'application/json' });
         res.end(this.garbage && code === 200 ? '<html>not json</html>' : JSON.stringify(body));
       };
-      if (this.delayMs > 0) setTimeout(reply, this.delayMs);
-      else reply();
+      if (this.delayMs <= 0) return reply();
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        reply();
+      }, this.delayMs);
+      this.#timers.add(timer);
+      return undefined;
     };
     if (user === undefined) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
     const route = /^\/api\/v1\/nodes\/([^/]+)$/.exec(url.pathname) ?? /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(url.pathname);

@@ -78,9 +78,10 @@ export function kubeconfigConnection(file: string): Connection {
   }
   const source = `kubeconfig ${file}`;
   const ca = material(cluster, 'certificate-authority', base, bad, `cluster "${clusterName}"`);
+  const given = (field: string): boolean => str(user[field]) !== undefined || str(user[`${field}-data`]) !== undefined;
+  if (given('client-certificate') !== given('client-key')) throw bad(`user "${userName}" needs both client-certificate and client-key`);
   const cert = material(user, 'client-certificate', base, bad, `user "${userName}"`);
   const key = material(user, 'client-key', base, bad, `user "${userName}"`);
-  if ((cert === undefined) !== (key === undefined)) throw bad(`user "${userName}" needs both client-certificate and client-key`);
   const tokenFile = str(user['tokenFile']);
   const token = str(user['token']) ?? (tokenFile ? readText(path.resolve(base, tokenFile), where, `user "${userName}" tokenFile`).trim() : undefined);
   const servername = str(cluster['tls-server-name']);
