@@ -36,7 +36,7 @@ export interface PluginOutcome {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
-  /** stdout parsed as JSON, or undefined when empty. Throws if stdout is not JSON. */
+  /** stdout parsed as JSON, or undefined when empty (or CLI text). A CNI call whose stdout is not JSON rejects. */
   json: any;
 }
 
@@ -72,6 +72,8 @@ export function runPlugin(call: PluginCall): Promise<PluginOutcome> {
         try {
           json = JSON.parse(stdout);
         } catch {
+          // The operator CLI prints tables; only the CNI protocol requires JSON.
+          if (call.command === undefined) return resolve({ code, signal, stdout, stderr, json: undefined });
           reject(new Error(`plugin stdout is not one JSON document: ${stdout}\nstderr: ${stderr}`));
           return;
         }
