@@ -1,13 +1,65 @@
 #!/usr/bin/env node
-// Builds dist/pod-ipam.cjs: one esbuild bundle (CommonJS, node20) with every dependency
-// inside, so the plugin runs with `node` alone and starts by reading one file.
+// Builds the two artifacts of pod-ipam:
+// - dist/pod-ipam.cjs: one esbuild bundle (CommonJS, node20) with every dependency inside,
+//   so the plugin runs with `node` alone and starts by reading one file;
+// - dist/pod-ipam: the same bundle compiled by Bun into one self-contained executable, for
+//   nodes without Node.js (/opt/cni/bin). A compiled Bun program starts in a fraction of
+//   Node's time, and start-up is most of what a CNI call costs.
+//
+// Bun comes from the npm registry (devDependency `bun`; its binary is in the platform
+// package `@oven/bun-<os>-<arch>`, an optional dependency). Nothing is downloaded here.
+//
+// Both files are written to a temp name and renamed, so a test or runtime running the
+// previous build never sees a half-written file.
+//
+// Flags (for tests and special builds):
+//   --outdir DIR         write into DIR instead of dist/
+//   --no-exe             skip the executable (also: POD_IPAM_BUILD_EXE=0)
+//   --instrument-loads   every bundled module records itself when it is evaluated; with
+//                        POD_IPAM_REPORT_LOADS=1 the list is printed to stderr at exit
+//                        (test/e2e/hot-path.test.ts uses it; never ship such a build)
 import { build } from 'esbuild';
-import { readFileSync, chmodSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-await build({
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const outdir = path.resolve(args.includes('--outdir') ? args[args.indexOf('--outdir') + 1] : path.join(ROOT, 'dist'));
+const withExe = !flag('--no-exe') && process.env.POD_IPAM_BUILD_EXE !== '0';
+const instrument = flag('--instrument-loads');
+
+const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const bundleFile = path.join(outdir, 'pod-ipam.cjs');
+const exeFile = path.join(outdir, 'pod-ipam');
+mkdirSync(outdir, { recursive: true });
+
+const tmpName = (file) => path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
+
+/** esbuild plugin: prepends `__podIpamLoaded.push("<file>")` to every module. */
+const recordLoads = {
+  name: 'record-loads',
+  setup(b) {
+    b.onLoad({ filter: /\.[cm]?[jt]s$/ }, (a) => {
+      const rel = path.relative(ROOT, a.path).split(path.sep).join('/');
+      const src = readFileSync(a.path, 'utf8');
+      const loader = a.path.endsWith('.ts') ? 'ts' : 'js';
+      return { contents: `globalThis.__podIpamLoaded.push(${JSON.stringify(rel)});\n${src}`, loader };
+    });
+  },
+};
+const loadReporter =
+  'globalThis.__podIpamLoaded=[];process.on("exit",()=>{if(process.env.POD_IPAM_REPORT_LOADS)' +
+  'require("fs").writeSync(2,"\\nPOD_IPAM_LOADED "+JSON.stringify(globalThis.__podIpamLoaded)+"\\n")});';
+
+const result = await build({
+  absWorkingDir: ROOT,
   entryPoints: ['src/main.ts'],
-  outfile: 'dist/pod-ipam.cjs',
+  outfile: bundleFile,
+  write: false,
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -16,7 +68,80 @@ await build({
   minifySyntax: true,
   legalComments: 'none',
   define: { __POD_IPAM_VERSION__: JSON.stringify(pkg.version) },
-  banner: { js: '#!/usr/bin/env node' },
+  banner: { js: `#!/usr/bin/env node${instrument ? `\n${loadReporter}` : ''}` },
+  plugins: instrument ? [recordLoads] : [],
   logLevel: 'warning',
 });
-chmodSync('dist/pod-ipam.cjs', 0o755);
+const bundleTmp = tmpName(bundleFile);
+writeFileSync(bundleTmp, result.outputFiles[0].contents, { mode: 0o755 });
+chmodSync(bundleTmp, 0o755);
+renameSync(bundleTmp, bundleFile);
+
+if (withExe) {
+  const bun = findBun();
+  const exeTmp = tmpName(exeFile);
+  try {
+    execFileSync(
+      bun,
+      [
+        'build',
+        '--compile',
+        // A CNI plugin must not pick up a .env or bunfig.toml from whatever directory the
+        // runtime starts it in: the config comes from stdin and CNI_* only.
+        '--no-compile-autoload-dotenv',
+        '--no-compile-autoload-bunfig',
+        // Precompiled bytecode: parsing the bundle is a large part of start-up.
+        '--bytecode',
+        '--format=cjs',
+        bundleFile,
+        '--outfile',
+        exeTmp,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    chmodSync(exeTmp, 0o755);
+    renameSync(exeTmp, exeFile);
+  } finally {
+    rmSync(exeTmp, { force: true });
+  }
+}
+
+/**
+ * The Bun binary to compile with. Bun's postinstall moves the platform binary over the
+ * placeholder node_modules/bun/bin/bun.exe; when install scripts did not run (npm's
+ * --ignore-scripts, or npm holding back scripts it was not told to allow) the binary is
+ * still in the platform package. Either works; neither needs a download.
+ */
+function findBun() {
+  if (process.env.POD_IPAM_BUN) return process.env.POD_IPAM_BUN;
+  const require = createRequire(path.join(ROOT, 'package.json'));
+  const os = { linux: 'linux', darwin: 'darwin', freebsd: 'freebsd', win32: 'windows' }[process.platform] ?? process.platform;
+  const arch = { x64: 'x64', arm64: 'aarch64' }[process.arch] ?? process.arch;
+  const musl = process.platform === 'linux' && !process.report?.getReport().header.glibcVersionRuntime;
+  const exe = process.platform === 'win32' ? 'bun.exe' : 'bun';
+  const candidates = [];
+  for (const name of [`@oven/bun-${os}-${arch}${musl ? '-musl' : ''}`, `@oven/bun-${os}-${arch}-baseline`]) {
+    try {
+      candidates.push(path.join(path.dirname(require.resolve(`${name}/package.json`)), 'bin', exe));
+    } catch {
+      // not installed for this platform
+    }
+  }
+  try {
+    candidates.push(path.join(path.dirname(require.resolve('bun/package.json')), 'bin', 'bun.exe'));
+  } catch {
+    // bun not installed at all
+  }
+  // The placeholder is a few hundred bytes; the real binary is tens of megabytes.
+  const found = candidates.find((c) => existsSync(c) && statSync(c).size > 1_000_000);
+  if (!found) {
+    console.error(
+      'build: no Bun binary found to compile dist/pod-ipam (looked at:\n  ' +
+        candidates.join('\n  ') +
+        ')\nRun `npm ci` (it installs the devDependency `bun` and its platform package), ' +
+        'set POD_IPAM_BUN to a Bun binary, or build only the Node.js bundle with --no-exe.',
+    );
+    process.exit(1);
+  }
+  return found;
+}
