@@ -1,0 +1,123 @@
+/**
+ * `pod-ipam blocks list|release`: operator commands for cluster-pool block ownership.
+ * `release --node NAME` frees the blocks of a node that is gone. It refuses when this
+ * host holds that node's local state with live reservations in those blocks (the node is
+ * not gone, or its pods were never deleted) unless --force; with --force it also drops
+ * the blocks from that local record, so the node cannot go on handing out addresses of
+ * blocks another node may claim next.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { ConfigError, DecodeError, IoError } from '../../core/errors';
+import { cidrContains, formatCidr, formatIP, parseCidr } from '../../core/ip';
+import type { Cidr } from '../../core/ip';
+import { parseClusterPoolConfig } from '../../modes/cluster-pool/config';
+import type { ClusterPoolConfig } from '../../modes/cluster-pool/config';
+import { readLocalBlocks, writeLocalBlocks } from '../../modes/cluster-pool/local-blocks';
+import { openClusterStore } from '../../store/cluster/cluster-store';
+import { networkDir, withNetworkState } from '../../store/network-store';
+import type { CliIO, CommandRegistrar } from '../program';
+
+const DEFAULT_DATA_DIR = '/var/lib/cni/pod-ipam';
+
+export const registerBlocks: CommandRegistrar = (program: Command, io: CliIO) => {
+  const blocks = program.command('blocks').description('cluster-pool: show or free the blocks nodes own');
+  blocks
+    .command('list')
+    .description('print every claimed block and its node')
+    .requiredOption('-c, --config <file>', 'the network config (.conflist or .conf) using mode "cluster-pool"')
+    .action(async (opts: { config: string }) => {
+      const { config } = loadConfig(opts.config, undefined);
+      const store = await openClusterStore(config.store);
+      try {
+        for (const o of await store.list()) io.stdout(`${o.block}\t${o.node}\n`);
+      } finally {
+        await store.close();
+      }
+    });
+  blocks
+    .command('release')
+    .description('free every block of a node that is gone')
+    .requiredOption('-c, --config <file>', 'the network config (.conflist or .conf) using mode "cluster-pool"')
+    .requiredOption('--node <name>', 'the node whose blocks to free')
+    .option('--force', 'free them even though local state on this host still holds reservations in them', false)
+    .action(async (opts: { config: string; node: string; force: boolean }) => {
+      const { config, network, dataDir } = loadConfig(opts.config, opts.node);
+      await release(config, network, dataDir, opts.force, io);
+    });
+};
+
+async function release(config: ClusterPoolConfig, network: string, dataDir: string, force: boolean, io: CliIO): Promise<void> {
+  const node = config.nodeName;
+  const store = await openClusterStore(config.store);
+  try {
+    const owned = (await store.list()).filter((o) => o.node === node).flatMap((o) => {
+      const c = parseCidr(o.block);
+      return c ? [{ text: o.block, cidr: c.cidr }] : [];
+    });
+    if (owned.length === 0) {
+      io.stdout(`node ${node} owns no blocks in ${store.description}\n`);
+      return;
+    }
+    await checkLocalState(dataDir, network, node, owned.map((o) => o.cidr), force, io);
+    for (const o of owned) {
+      const freed = await store.release(o.text, node);
+      io.stdout(`${freed ? 'released' : 'already free'} ${o.text} (node ${node})\n`);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * When this host holds the node's local state (it is the node, or a test host with
+ * simulated nodes), refuse if it still has reservations in the blocks; with force, drop
+ * the blocks from its record. Runs under the network lock, like any CNI call.
+ */
+async function checkLocalState(dataDir: string, network: string, node: string, blocks: Cidr[], force: boolean, io: CliIO): Promise<void> {
+  const stateDir = networkDir(dataDir, network);
+  if (!fs.existsSync(path.join(stateDir, 'cluster-pool.json'))) {
+    io.stderr(`pod-ipam: no local state of network ${network} under ${dataDir} on this host; releasing on the word that node ${node} is gone\n`);
+    return;
+  }
+  await withNetworkState({ dataDir, network }, (state) => {
+    const local = readLocalBlocks(stateDir);
+    if (!local || local.node !== node) return;
+    const live = state.reservations().filter((r) => blocks.some((b) => cidrContains(b, r.ip)));
+    if (live.length > 0 && !force) {
+      const sample = live.slice(0, 5).map((r) => `${formatIP(r.ip)} (${r.owner.containerId}/${r.owner.ifname})`).join(', ');
+      throw new ConfigError('--node', `node ${node} still holds ${live.length} reservation(s) in its blocks on this host: ${sample}; delete those pods first, or pass --force`);
+    }
+    const keep = local.blocks.filter((b) => !blocks.some((r) => formatCidr(r) === formatCidr(b)));
+    writeLocalBlocks(stateDir, { node: local.node, blocks: keep });
+    if (live.length > 0) io.stderr(`pod-ipam: --force: released blocks still hold ${live.length} reservation(s) on this host\n`);
+  });
+}
+
+/** Finds the cluster-pool ipam section of a .conflist or .conf file. */
+function loadConfig(file: string, node: string | undefined): { config: ClusterPoolConfig; network: string; dataDir: string } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new IoError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new DecodeError(`${file} is not JSON`, (e as Error).message);
+  }
+  const o = (typeof doc === 'object' && doc !== null ? doc : {}) as Record<string, unknown>;
+  const plugins = Array.isArray(o['plugins']) ? (o['plugins'] as unknown[]) : [o];
+  const ipam = plugins.map((p) => (p as { ipam?: unknown } | null)?.ipam).find((i) => (i as { mode?: unknown } | undefined)?.mode === 'cluster-pool') as Record<string, unknown> | undefined;
+  if (!ipam) throw new ConfigError('ipam.mode', `${file} has no plugin whose ipam.mode is "cluster-pool"`);
+  const network = o['name'];
+  if (typeof network !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(network)) throw new ConfigError('name', `${file}: the network name is missing or not a plain name`);
+  const dataDir = ipam['dataDir'] ?? DEFAULT_DATA_DIR;
+  if (typeof dataDir !== 'string' || !dataDir.startsWith('/')) throw new ConfigError('ipam.dataDir', 'must be an absolute path');
+  // --node names the node to act on; the config's own nodeName (this host) is beside the point.
+  const config = parseClusterPoolConfig(node === undefined ? ipam : { ...ipam, nodeName: node }, { NODE_NAME: 'operator' }, dataDir);
+  return { config, network, dataDir };
+}
