@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// Per-call cost of ADD, CHECK and DEL as a network fills up, for pod-ipam (Node.js
+// bundle, and the single executable when built) and the reference host-local plugin.
+//
+//   npm run bench -- [--rounds N] [--sizes 0,250,10000]
+//
+// Each network is pre-filled with N live allocations written in the exact on-disk
+// format of each plugin (spawning 10,000 ADDs would take minutes and measure nothing
+// extra); then every round runs ADD, CHECK, DEL for a new container on every contender
+// and size, interleaved, so machine noise hits all of them alike. Reports medians of
+// wall time and of peak RSS (GNU time), and ratios.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const rounds = Number(arg('rounds', '15'));
+const sizes = arg('sizes', '0,250,10000').split(',').map(Number);
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const HOST_LOCAL = '/usr/lib/cni/host-local';
+if (!fs.existsSync('/usr/bin/time')) throw new Error('GNU time is needed for peak memory: apt-get install time');
+
+const contenders = [
+  { name: 'pod-ipam (node)', cmd: [process.execPath, path.join(root, 'dist/pod-ipam.cjs')], type: 'pod-ipam' },
+  ...(fs.existsSync(path.join(root, 'dist/pod-ipam')) ? [{ name: 'pod-ipam (exe)', cmd: [path.join(root, 'dist/pod-ipam')], type: 'pod-ipam' }] : []),
+  ...(fs.existsSync(HOST_LOCAL) ? [{ name: 'host-local', cmd: [HOST_LOCAL], type: 'host-local' }] : []),
+];
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pod-ipam-bench-'));
+const subnet = '10.200.0.0/16';
+const ipOf = (i) => `10.200.${(i + 2) >> 8}.${(i + 2) & 255}`; // from 10.200.0.2 upwards
+
+function populate(type, dataDir, network, n) {
+  const dir = path.join(dataDir, network);
+  if (type === 'host-local') {
+    fs.mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < n; i++) fs.writeFileSync(path.join(dir, ipOf(i)), `filler-${i}\r\neth0`);
+    if (n > 0) fs.writeFileSync(path.join(dir, 'last_reserved_ip.0'), ipOf(n - 1));
+    return;
+  }
+  fs.mkdirSync(path.join(dir, 'ips'), { recursive: true, mode: 0o700 });
+  fs.mkdirSync(path.join(dir, 'attachments'), { recursive: true, mode: 0o700 });
+  const since = new Date().toISOString();
+  for (let i = 0; i < n; i++) {
+    const owner = { containerId: `filler-${i}`, ifname: 'eth0' };
+    fs.writeFileSync(path.join(dir, 'ips', ipOf(i)), JSON.stringify({ ...owner, since }), { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, 'attachments', `filler-${i}:eth0`), JSON.stringify({ ...owner, ips: [ipOf(i)], since }), { mode: 0o600 });
+  }
+}
+
+function conf(type, dataDir, network) {
+  return { cniVersion: '1.0.0', name: network, ipam: { type, dataDir, ranges: [[{ subnet }]] } };
+}
+
+function call(contender, command, conf, containerId, prevResult) {
+  const env = { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: '/var/run/netns/bench', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' };
+  const stdin = JSON.stringify(prevResult ? { ...conf, prevResult } : conf);
+  const started = process.hrtime.bigint();
+  const out = spawnSync('/usr/bin/time', ['-f', '%M', ...contender.cmd], { env, input: stdin, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (out.status !== 0) throw new Error(`${contender.name} ${command} failed: ${out.stdout} ${out.stderr}`);
+  const kib = Number(out.stderr.trim().split('\n').pop());
+  return { ms, mib: kib / 1024, stdout: out.stdout };
+}
+
+const samples = {}; // key contender|size|verb -> { ms: [], mib: [] }
+const record = (key, s) => {
+  samples[key] ??= { ms: [], mib: [] };
+  samples[key].ms.push(s.ms);
+  samples[key].mib.push(s.mib);
+};
+
+const setups = contenders.flatMap((c) => sizes.map((n) => {
+  const dataDir = path.join(work, `${c.type}-${c.name.replace(/\W/g, '')}-${n}`);
+  const network = `bench${n}`;
+  populate(c.type, dataDir, network, n);
+  return { c, n, conf: conf(c.type, dataDir, network) };
+}));
+
+console.error(`bench: ${rounds} rounds x ${setups.length} setups x 3 verbs (work dir ${work})`);
+for (let r = 0; r < rounds; r++) {
+  for (const { c, n, conf } of setups) {
+    const id = `bench-${r}`;
+    const add = call(c, 'ADD', conf, id);
+    record(`${c.name}|${n}|ADD`, add);
+    record(`${c.name}|${n}|CHECK`, call(c, 'CHECK', conf, id, JSON.parse(add.stdout)));
+    record(`${c.name}|${n}|DEL`, call(c, 'DEL', conf, id));
+  }
+}
+fs.rmSync(work, { recursive: true, force: true });
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const fmt = (x) => x.toFixed(1);
+console.log(`# ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${new Date().toISOString()}, ${rounds} rounds\n`);
+console.log('| contender | live allocations | verb | median ms | median peak MiB | vs. same verb at 0 |');
+console.log('| --- | ---: | --- | ---: | ---: | ---: |');
+for (const c of contenders) for (const n of sizes) for (const verb of ['ADD', 'CHECK', 'DEL']) {
+  const s = samples[`${c.name}|${n}|${verb}`];
+  const base = samples[`${c.name}|${sizes[0]}|${verb}`];
+  console.log(`| ${c.name} | ${n} | ${verb} | ${fmt(median(s.ms))} | ${fmt(median(s.mib))} | ${(median(s.ms) / median(base.ms)).toFixed(2)}x |`);
+}
+const hl = contenders.find((c) => c.type === 'host-local');
+if (hl) {
+  console.log('\n| pod-ipam vs host-local (median ms ratio, < 1 is faster) | live allocations | ADD | CHECK | DEL |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const c of contenders.filter((x) => x !== hl)) for (const n of sizes) {
+    const ratio = (verb) => (median(samples[`${c.name}|${n}|${verb}`].ms) / median(samples[`${hl.name}|${n}|${verb}`].ms)).toFixed(2);
+    console.log(`| ${c.name} | ${n} | ${ratio('ADD')} | ${ratio('CHECK')} | ${ratio('DEL')} |`);
+  }
+}

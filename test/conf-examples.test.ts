@@ -1,0 +1,52 @@
+/**
+ * Every example in conf-examples/ is loaded and validated as the plugin validates it;
+ * node-local examples also serve a real ADD (their dataDir pointed at a temp directory).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseIpamCommon } from '../src/cni/ipam-config';
+import { parseNetConf } from '../src/cni/netconf';
+import { loadMode } from '../src/modes';
+import { ROOT, runPlugin, tempDataDir } from './helpers/run-plugin';
+
+const dir = path.join(ROOT, 'conf-examples');
+const examples = fs.readdirSync(dir).filter((f) => /\.(conf|conflist|json)$/.test(f));
+
+/** The plugin configs a runtime would hand to pod-ipam: conflist entries get name and cniVersion. */
+function pluginConfs(file: string): Record<string, unknown>[] {
+  const doc = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+  const confs = Array.isArray(doc.plugins) ? doc.plugins.map((p: object) => ({ cniVersion: doc.cniVersion, name: doc.name, ...p })) : [doc];
+  return confs.filter((c: { ipam?: { type?: string } }) => c.ipam?.type === 'pod-ipam');
+}
+
+test('there are examples', () => {
+  expect(examples.length).toBeGreaterThanOrEqual(3);
+});
+
+describe.each(examples)('%s', (file) => {
+  test('has a pod-ipam config that validates', async () => {
+    const confs = pluginConfs(file);
+    expect(confs.length).toBeGreaterThan(0);
+    for (const conf of confs) {
+      const netconf = parseNetConf(JSON.stringify(conf));
+      const common = parseIpamCommon(netconf.ipam);
+      const factory = await loadMode(common.mode);
+      const ctx = { network: netconf.name, stateDir: '/nonexistent', dataDir: common.dataDir, env: {}, runtimeConfig: {}, cniArgs: new Map(), log: () => undefined, warn: () => undefined };
+      expect(() => factory(netconf.ipam, ctx)).not.toThrow();
+    }
+  });
+
+  const nodeLocal = pluginConfs(file).filter((c) => ((c.ipam as { mode?: string }).mode ?? 'node-local') === 'node-local');
+  if (nodeLocal.length > 0) test('serves an ADD', async () => {
+    const { dir: dataDir, cleanup } = tempDataDir();
+    try {
+      for (const conf of nodeLocal) {
+        const out = await runPlugin({ command: 'ADD', stdin: { ...conf, ipam: { ...(conf.ipam as object), dataDir } } });
+        expect(out.code).toBe(0);
+        expect(out.json.ips.length).toBe(((conf.ipam as { ranges?: unknown[] }).ranges ?? [1]).length);
+      }
+    } finally {
+      cleanup();
+    }
+  });
+});
