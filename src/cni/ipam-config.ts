@@ -1,4 +1,6 @@
 /** The ipam keys every mode shares: mode, dataDir, routes, DNS, exclude, lock timeout. */
+import { attempt, report } from '../core/config-issues';
+import type { ConfigIssues } from '../core/config-issues';
 import { ConfigError } from '../core/errors';
 import { formatCidr, formatIP, parseCidr, parseIP } from '../core/ip';
 import type { Cidr } from '../core/ip';
@@ -25,20 +27,28 @@ export interface IpamCommon {
   readonly lockTimeoutMs: number;
 }
 
-/** @throws ConfigError with the JSON path of the bad field. */
-export function parseIpamCommon(ipam: JsonObject): IpamCommon {
-  const type = optionalString(ipam, 'type', 'ipam');
-  if (!type) throw new ConfigError('ipam.type', 'is required ("pod-ipam")');
-  const dataDir = optionalString(ipam, 'dataDir', 'ipam') ?? DEFAULT_DATA_DIR;
-  if (!dataDir.startsWith('/')) throw new ConfigError('ipam.dataDir', `must be an absolute path, not ${JSON.stringify(dataDir)}`);
-  const lockTimeoutSeconds = optionalNumber(ipam, 'lockTimeoutSeconds', 'ipam', 0.1, 300);
+/**
+ * @param issues collect every problem (pod-ipam validate) instead of throwing the first.
+ * @throws ConfigError with the JSON path of the bad field.
+ */
+export function parseIpamCommon(ipam: JsonObject, issues?: ConfigIssues): IpamCommon {
+  const type = attempt(issues, () => optionalString(ipam, 'type', 'ipam'), undefined);
+  if (!type) report(issues, new ConfigError('ipam.type', 'is required ("pod-ipam")'));
+  let dataDir = attempt(issues, () => optionalString(ipam, 'dataDir', 'ipam'), undefined) ?? DEFAULT_DATA_DIR;
+  if (!dataDir.startsWith('/')) {
+    report(issues, new ConfigError('ipam.dataDir', `must be an absolute path, not ${JSON.stringify(dataDir)}`));
+    dataDir = DEFAULT_DATA_DIR;
+  }
+  const lockTimeoutSeconds = attempt(issues, () => optionalNumber(ipam, 'lockTimeoutSeconds', 'ipam', 0.1, 300), undefined);
+  const list = <T>(key: string, parse: (raw: unknown, path: string) => T): T[] =>
+    (attempt(issues, () => optionalArray(ipam, key, 'ipam'), undefined) ?? []).flatMap((r, i) => attempt(issues, () => [parse(r, `ipam.${key}[${i}]`)], []));
   return {
-    type,
-    mode: optionalString(ipam, 'mode', 'ipam') ?? 'node-local',
+    type: type ?? '',
+    mode: attempt(issues, () => optionalString(ipam, 'mode', 'ipam'), undefined) ?? 'node-local',
     dataDir,
-    routes: (optionalArray(ipam, 'routes', 'ipam') ?? []).map((r, i) => parseRoute(r, `ipam.routes[${i}]`)),
-    resolvConf: optionalString(ipam, 'resolvConf', 'ipam'),
-    exclude: (optionalArray(ipam, 'exclude', 'ipam') ?? []).map((e, i) => parseExclude(e, `ipam.exclude[${i}]`)),
+    routes: list('routes', parseRoute),
+    resolvConf: attempt(issues, () => optionalString(ipam, 'resolvConf', 'ipam'), undefined),
+    exclude: list('exclude', parseExclude),
     lockTimeoutMs: lockTimeoutSeconds === undefined ? DEFAULT_LOCK_TIMEOUT_MS : lockTimeoutSeconds * 1000,
   };
 }

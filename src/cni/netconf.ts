@@ -1,4 +1,6 @@
 /** The network configuration on stdin: decoded once, its envelope checked here. */
+import { report } from '../core/config-issues';
+import type { ConfigIssues } from '../core/config-issues';
 import { ConfigError, DecodeError } from '../core/errors';
 import { isObject, optionalObject } from './json-fields';
 import type { JsonObject } from './json-fields';
@@ -19,6 +21,9 @@ export interface NetConf {
 /** The spec's network name rule; it also keeps the name from escaping the data directory. */
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
+/** The spec's rule, plus a length limit: the name is a directory name under dataDir. */
+export const isNetworkName = (name: string): boolean => NETWORK_NAME.test(name) && name.length <= 200;
+
 /** @throws DecodeError (CNI 6) for undecodable input. */
 export function decodeJsonObject(text: string, what: string): JsonObject {
   let parsed: unknown;
@@ -32,21 +37,24 @@ export function decodeJsonObject(text: string, what: string): JsonObject {
 }
 
 /**
+ * @param issues collect a bad name instead of throwing (pod-ipam validate); a missing
+ * ipam object always throws, as nothing else can be checked without it.
  * @throws DecodeError (CNI 6) for undecodable input, ConfigError (CNI 7) for a bad envelope.
  */
-export function parseNetConf(text: string): NetConf {
+export function parseNetConf(text: string, issues?: ConfigIssues): NetConf {
   if (text.trim() === '') throw new DecodeError('no network configuration on stdin', 'the runtime must pass the network config as JSON on stdin');
   const raw = decodeJsonObject(text, 'the network configuration on stdin');
   const name = raw.name;
-  if (typeof name !== 'string' || name === '') throw new ConfigError('name', 'the network name is required');
-  if (!NETWORK_NAME.test(name) || name.length > 200) {
-    throw new ConfigError('name', `${JSON.stringify(name)} is not a valid network name: letters, digits, "_", "." and "-", starting with a letter or digit`);
+  if (typeof name !== 'string' || name === '') {
+    report(issues, new ConfigError('name', 'the network name is required'));
+  } else if (!isNetworkName(name)) {
+    report(issues, new ConfigError('name', `${JSON.stringify(name)} is not a valid network name: letters, digits, "_", "." and "-", starting with a letter or digit`));
   }
   const ipam = optionalObject(raw, 'ipam', '');
   if (!ipam) throw new ConfigError('ipam', 'the ipam object is required');
   return {
     cniVersion: raw.cniVersion,
-    name,
+    name: typeof name === 'string' ? name : '',
     ipam,
     runtimeConfig: optionalObject(raw, 'runtimeConfig', '') ?? {},
     args: optionalObject(raw, 'args', '') ?? {},

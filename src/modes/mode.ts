@@ -4,6 +4,7 @@
  * held, so it may read and write its own files under `ctx.stateDir` without racing
  * other pod-ipam processes of the same network.
  */
+import type { ConfigIssues } from '../core/config-issues';
 import type { RangeSet } from '../core/range-set';
 
 export interface ModeContext {
@@ -23,6 +24,12 @@ export interface ModeContext {
   readonly log: (message: string) => void;
   /** Always shown on stderr: a condition the operator must know about. */
   readonly warn: (message: string) => void;
+  /**
+   * Set by `pod-ipam validate` only: a factory may record every ConfigError here and go
+   * on instead of throwing the first (node-local does). Factories that ignore it still
+   * throw their first error, which validate records.
+   */
+  readonly issues?: ConfigIssues;
 }
 
 export interface IpamMode {

@@ -14,6 +14,7 @@ import { rangeOf } from '../../core/range-set';
 import type { RangeSet } from '../../core/range-set';
 import { loadMode } from '../../modes';
 import type { IpamMode } from '../../modes/mode';
+import { recordNetwork } from '../../store/network-record';
 import { withNetworkState } from '../../store/network-store';
 import { requestedIPs } from '../requested-ips';
 import { readResolvConf } from '../resolv-conf';
@@ -26,7 +27,7 @@ export async function add(req: CniRequest): Promise<Record<string, unknown>> {
   const explicit = requestedIPs(req.conf, req.env.args);
   const dns = req.common.resolvConf ? readResolvConf(req.common.resolvConf) : undefined;
   const mode = (await loadMode(req.common.mode))(req.conf.ipam, modeContext(req));
-  const allocated = await withNetworkState(storeOptions(req), async (state) => {
+  const allocated = await withNetworkState(storeOptions(req), async (state, stateDir) => {
     let sets = await mode.rangeSets();
     const requested = explicit.length > 0 ? explicit : ((await mode.requestedAddresses?.()) ?? []).map(parseModeAddress);
     const held = state.held(attachment);
@@ -43,6 +44,7 @@ export async function add(req: CniRequest): Promise<Record<string, unknown>> {
           for (const old of held.ips) if (!ips.some((ip) => sameIP(ip, old))) state.releaseAddress(old);
           state.reserve(attachment, ips, dynamic);
         }
+        recordNetwork(stateDir, req.common.mode, sets, req.common.exclude, (m) => req.logger.debug(m));
         return ips.map((ip, i) => ({ ip, range: rangeOf(sets[i]!, ip)! }));
       } catch (e) {
         const grown = e instanceof RangeExhaustedError ? await grow(mode, e.setIndex, sets) : undefined;

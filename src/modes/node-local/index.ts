@@ -5,32 +5,42 @@
  * which replaces the configured ranges when the runtime passes it.
  */
 import { ConfigError } from '../../core/errors';
-import { canonicalizeRangeSets, validateRangeSets } from '../../core/range-set';
-import type { RangeSet } from '../../core/range-set';
+import { attempt, report } from '../../core/config-issues';
+import type { ConfigIssues } from '../../core/config-issues';
+import { canonicalizePlaced, canonicalizeRangeSets, checkRangeSets, unplace } from '../../core/range-set';
+import type { PlacedRange, RangeSet } from '../../core/range-set';
 import { canonicalizeRange } from '../../core/range';
 import type { RawRange } from '../../core/range';
 import type { IpamMode, ModeFactory } from '../mode';
 
 export const createNodeLocalMode: ModeFactory = (ipam, ctx): IpamMode => {
-  const sets = nodeLocalRangeSets(ipam, ctx.runtimeConfig);
+  const sets = nodeLocalRangeSets(ipam, ctx.runtimeConfig, ctx.issues);
   return { rangeSets: async () => sets };
 };
 
-/** @throws ConfigError with the JSON path of the bad field. */
-export function nodeLocalRangeSets(ipam: Readonly<Record<string, unknown>>, runtimeConfig: Readonly<Record<string, unknown>>): RangeSet[] {
+/**
+ * @param issues collect every problem (pod-ipam validate) instead of throwing the first.
+ * @throws ConfigError with the JSON path of the bad field.
+ */
+export function nodeLocalRangeSets(ipam: Readonly<Record<string, unknown>>, runtimeConfig: Readonly<Record<string, unknown>>, issues?: ConfigIssues): RangeSet[] {
   const runtimeRanges = runtimeConfig.ipRanges;
   if (Array.isArray(runtimeRanges) && runtimeRanges.length > 0) {
-    return canonicalizeRangeSets(runtimeRanges as RawRange[][], 'runtimeConfig.ipRanges');
+    return canonicalizeRangeSets(runtimeRanges as RawRange[][], 'runtimeConfig.ipRanges', issues);
   }
-  if (runtimeRanges !== undefined && !Array.isArray(runtimeRanges)) throw new ConfigError('runtimeConfig.ipRanges', 'must be a list of range sets');
-  const configured = ipam.ranges ?? [];
-  if (!Array.isArray(configured)) throw new ConfigError('ipam.ranges', 'must be a list of range sets, e.g. [[{"subnet": "10.1.2.0/24"}]]');
+  if (runtimeRanges !== undefined && !Array.isArray(runtimeRanges)) report(issues, new ConfigError('runtimeConfig.ipRanges', 'must be a list of range sets'));
+  let configured = ipam.ranges ?? [];
+  if (!Array.isArray(configured)) {
+    report(issues, new ConfigError('ipam.ranges', 'must be a list of range sets, e.g. [[{"subnet": "10.1.2.0/24"}]]'));
+    configured = [];
+  }
   if (ipam.subnet === undefined && ['rangeStart', 'rangeEnd', 'gateway'].some((k) => ipam[k] !== undefined)) {
-    throw new ConfigError('ipam.subnet', 'is required when rangeStart, rangeEnd or gateway is set at the top of ipam');
+    report(issues, new ConfigError('ipam.subnet', 'is required when rangeStart, rangeEnd or gateway is set at the top of ipam'));
   }
-  const legacy: RangeSet[] = ipam.subnet === undefined ? [] : [[canonicalizeRange(ipam, 'ipam')]];
-  const sets = [...legacy, ...canonicalizeRangeSets(configured as RawRange[][], 'ipam.ranges')];
-  if (sets.length === 0) throw new ConfigError('ipam.ranges', 'no ranges configured: set ipam.ranges (e.g. [[{"subnet": "10.1.2.0/24"}]]) or ipam.subnet');
-  validateRangeSets(sets, 'ipam.ranges');
-  return sets;
+  const legacy: PlacedRange[][] = ipam.subnet === undefined ? [] : attempt(issues, () => [[{ range: canonicalizeRange(ipam, 'ipam'), where: 'ipam' }]], []);
+  const placed = [...legacy, ...canonicalizePlaced(configured as RawRange[][], 'ipam.ranges', issues)];
+  if (placed.length === 0 && (ipam.subnet === undefined || !issues)) {
+    report(issues, new ConfigError('ipam.ranges', 'no ranges configured: set ipam.ranges (e.g. [[{"subnet": "10.1.2.0/24"}]]) or ipam.subnet'));
+  }
+  checkRangeSets(placed, issues);
+  return unplace(placed);
 }
