@@ -74,7 +74,7 @@ export async function startEtcd(options: { tls?: boolean } = {}): Promise<EtcdSe
     async start() {
       if (child) return;
       logFd ??= fs.openSync(path.join(dir, 'etcd.log'), 'a');
-      child = spawn('etcd', args, { stdio: ['ignore', logFd, logFd], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.env['ETCD_UNSUPPORTED_ARCH'] ?? '' } });
+      child = spawn('etcd', args, { stdio: ['ignore', logFd, logFd] });
       const c = child;
       await waitHealthy(endpoint, server.clientTls, () => c.exitCode !== null, path.join(dir, 'etcd.log'));
     },
