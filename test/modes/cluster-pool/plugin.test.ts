@@ -137,7 +137,7 @@ describe('etcd outages', () => {
 
   test('etcd killed and restarted during a burst of claims: no block is owned twice', async () => {
     const { store, config } = cluster('etcd');
-    const nodes = Array.from({ length: 30 }, (_, i) => `burst-${i}`);
+    const nodes = Array.from({ length: 40 }, (_, i) => `burst-${i}`);
     let retries = 0;
     let firstClaimed: () => void = () => undefined;
     const claimed = new Promise<void>((r) => (firstClaimed = r));
@@ -155,13 +155,16 @@ describe('etcd outages', () => {
       }
       throw new Error(`${n} never got a block`);
     };
-    const burst = Promise.all(nodes.map(attempt));
+    const burst = Promise.all(nodes.slice(0, 30).map(attempt));
     await claimed; // the burst is under way: kill etcd in the middle of it
     await etcd.kill();
+    // A second wave starts during the outage, so the retry path is exercised even on a
+    // machine fast enough to finish the first wave before the kill lands.
+    const wave2 = Promise.all(nodes.slice(30).map(attempt));
     await new Promise((r) => setTimeout(r, 500));
     await etcd.start();
-    const blocks = await burst;
-    expect(retries).toBeGreaterThan(0); // the outage did hit claims in flight
+    const blocks = [...(await burst), ...(await wave2)];
+    expect(retries).toBeGreaterThan(0);
     expect(new Set(blocks).size).toBe(nodes.length);
     const recorded = await owners(config);
     const local = localBlocks(store, nodes);
