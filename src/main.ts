@@ -30,8 +30,7 @@ async function main(): Promise<number> {
   try {
     stdin = await readStdin();
   } catch (e) {
-    const version = '1.1.0';
-    process.stdout.write(`${JSON.stringify({ cniVersion: version, code: 5, msg: 'cannot read stdin', details: (e as Error).message })}\n`);
+    process.stdout.write(cniErrorJson(5, 'cannot read the network configuration from stdin', e));
     return 1;
   }
   const outcome = await dispatch(process.env, stdin, logger);
@@ -39,13 +38,18 @@ async function main(): Promise<number> {
   return outcome.exitCode;
 }
 
+const cniErrorJson = (code: number, msg: string, e: unknown): string =>
+  `${JSON.stringify({ cniVersion: '1.1.0', code, msg, details: e instanceof Error ? e.message : String(e) })}\n`;
+
+// Exit explicitly once the answer is written (stdout to a pipe or file is synchronous on
+// Linux): a stray timer or keep-alive socket must never keep a runtime waiting.
 main().then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => process.exit(code),
   (e: unknown) => {
-    // Unreachable by design (dispatch catches everything); keep stdout clean if it happens.
+    // Unreachable by design (dispatch catches everything); if it happens, the runtime
+    // still gets one CNI error object and the stack goes to stderr only.
     process.stderr.write(`pod-ipam: fatal: ${e instanceof Error ? e.stack : String(e)}\n`);
-    process.exitCode = 1;
+    if (process.env.CNI_COMMAND !== undefined) process.stdout.write(cniErrorJson(199, 'internal error', e));
+    process.exit(1);
   },
 );
