@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { PodIpamError } from '../core/errors';
 import { VERSION } from '../version';
+import { registerStatus } from './commands/status';
 import { registerBlocks } from './commands/blocks';
 
 export interface CliIO {
@@ -16,7 +17,7 @@ export interface CliIO {
 /** Adds a command to the program; each lives in src/cli/commands/<name>.ts. */
 export type CommandRegistrar = (program: Command, io: CliIO) => void;
 
-const REGISTRARS: CommandRegistrar[] = [registerBlocks];
+const REGISTRARS: CommandRegistrar[] = [registerStatus, registerBlocks];
 
 /** Usage errors exit 2 (as commander does), failures of the work itself exit 1. */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {

@@ -1,0 +1,65 @@
+/** Options and checks shared by the operator commands. */
+import * as fs from 'node:fs';
+import { InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
+import { DEFAULT_DATA_DIR } from '../../cni/ipam-config';
+import { isNetworkName } from '../../cni/netconf';
+import { PodIpamError } from '../../core/errors';
+import { networkDir } from '../../store/network-store';
+
+export interface DataDirOptions {
+  readonly dataDir: string;
+}
+
+export interface JsonOptions {
+  readonly json?: boolean;
+}
+
+export const dataDirOption = (): Option =>
+  new Option('--data-dir <dir>', "the plugin's data directory (ipam.dataDir)").default(DEFAULT_DATA_DIR).argParser((v) => {
+    if (!v.startsWith('/')) throw new InvalidArgumentError('must be an absolute path');
+    return v;
+  });
+
+export const jsonOption = (): Option => new Option('--json', 'machine-readable JSON instead of a table');
+
+export function parseNetworkName(v: string): string {
+  if (!isNetworkName(v)) throw new InvalidArgumentError('not a network name (letters, digits, "_", "." and "-")');
+  return v;
+}
+
+/** A failure of the command itself (exit 1), not of its arguments. */
+export class CliError extends PodIpamError {
+  constructor(message: string, details = '') {
+    super('CLI', message, details);
+  }
+}
+
+/** The network's state directory; it must exist (commands never create state for a typo). */
+export function existingNetworkDir(dataDir: string, network: string): string {
+  const dir = networkDir(dataDir, network);
+  if (!fs.existsSync(`${dir}/ips`)) {
+    const known = listNetworks(dataDir);
+    throw new CliError(`no state for network ${JSON.stringify(network)} under ${dataDir}`, known.length > 0 ? `networks there: ${known.join(', ')}` : 'no network has state there yet; check --data-dir');
+  }
+  return dir;
+}
+
+/** Networks with state under `dataDir` (directories holding ips/), sorted. */
+export function listNetworks(dataDir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dataDir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new CliError(`cannot read ${dataDir}: ${(e as Error).message}`);
+  }
+  return names.filter((n) => isNetworkName(n) && fs.existsSync(`${networkDir(dataDir, n)}/ips`)).sort();
+}
+
+/** Registers `cmd` with the shared options applied. */
+export const withCommon = (cmd: Command, json = true): Command => {
+  cmd.addOption(dataDirOption());
+  if (json) cmd.addOption(jsonOption());
+  return cmd;
+};
