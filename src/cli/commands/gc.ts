@@ -1,0 +1,68 @@
+/**
+ * `pod-ipam gc --network NAME --keep-file FILE`: releases every reservation whose
+ * container is not in FILE (IDs of containers still alive, one per line). With a CRI
+ * runtime the attachment's owner is the pod sandbox: list them with
+ * `crictl pods -q --no-trunc`; `podman ps -aq --no-trunc` for podman. A line of at least
+ * 12 characters also keeps IDs it is a prefix of, so truncated listings keep, never free.
+ * An empty file would free everything: refused unless --allow-empty.
+ */
+import * as fs from 'node:fs';
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { withNetworkState } from '../../store/network-store';
+import type { CliIO, CommandRegistrar } from '../program';
+import { CliError, existingNetworkDir, parseNetworkName, withCommon } from './common';
+import type { DataDirOptions, JsonOptions } from './common';
+import { printReleased } from './release-report';
+
+interface GcOptions extends DataDirOptions, JsonOptions {
+  readonly network: string;
+  readonly keepFile: string;
+  readonly dryRun?: boolean;
+  readonly allowEmpty?: boolean;
+}
+
+/** Shortest line that keeps by prefix (crictl prints 13 characters without --no-trunc). */
+export const MIN_PREFIX = 12;
+
+export const registerGc: CommandRegistrar = (program: Command, io: CliIO) => {
+  withCommon(
+    program
+      .command('gc')
+      .description('release every reservation whose container is not listed in --keep-file')
+      .addOption(new Option('--network <name>', 'the network (the config\'s "name")').argParser(parseNetworkName).makeOptionMandatory())
+      .requiredOption('--keep-file <file>', 'container IDs still alive, one per line (as printed by crictl pods -q --no-trunc or podman ps -aq --no-trunc)')
+      .option('--dry-run', 'show what would be released; change nothing')
+      .option('--allow-empty', 'accept an empty keep file (releases every reservation of the network)'),
+  ).action(async (options: GcOptions) => {
+    const keep = readKeepFile(options.keepFile);
+    if (keep.length === 0 && !options.allowEmpty) {
+      throw new CliError(`${options.keepFile} lists no container, which would release every address of network ${options.network}`, 'if that is what you want, pass --allow-empty; otherwise check the command that wrote the file');
+    }
+    existingNetworkDir(options.dataDir, options.network);
+    const isKept = (id: string) => keep.some((k) => k === id || (k.length >= MIN_PREFIX && id.startsWith(k)));
+    const { released, kept } = await withNetworkState({ dataDir: options.dataDir, network: options.network }, (state) => {
+      const all = state.reservations();
+      const stale = all.filter((r) => !isKept(r.owner.containerId));
+      if (!options.dryRun) {
+        for (const r of stale) state.releaseAddress(r.ip);
+        state.sweep();
+      }
+      return { released: stale, kept: all.length - stale.length };
+    });
+    printReleased(io, options.network, released, { dryRun: options.dryRun === true, json: options.json === true, kept });
+  });
+};
+
+function readKeepFile(file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CliError(`cannot read the keep file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}

@@ -1,0 +1,62 @@
+/**
+ * `pod-ipam release --network NAME (--ip ADDR | --container ID [--ifname IF])`: frees
+ * addresses whose pods are gone but whose DEL never came (a node reboot, a runtime bug).
+ * Releasing what is not reserved is a no-op, said on stderr, so a script may repeat it.
+ */
+import { InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
+import type { Reservation } from '../../core/attachment';
+import { parseIP } from '../../core/ip';
+import { withNetworkState } from '../../store/network-store';
+import type { CliIO, CommandRegistrar } from '../program';
+import { existingNetworkDir, parseNetworkName, withCommon } from './common';
+import type { DataDirOptions, JsonOptions } from './common';
+import { printReleased } from './release-report';
+
+interface ReleaseOptions extends DataDirOptions, JsonOptions {
+  readonly network: string;
+  readonly ip?: string;
+  readonly container?: string;
+  readonly ifname?: string;
+  readonly dryRun?: boolean;
+}
+
+export const registerRelease: CommandRegistrar = (program: Command, io: CliIO) => {
+  const cmd = withCommon(
+    program
+      .command('release')
+      .description('free the addresses of one attachment, container or address (a pod that is gone without DEL)')
+      .addOption(new Option('--network <name>', 'the network (the config\'s "name")').argParser(parseNetworkName).makeOptionMandatory())
+      .addOption(new Option('--ip <address>', 'release this address, whoever holds it').argParser(parseAddress).conflicts(['container', 'ifname']))
+      .addOption(new Option('--container <id>', 'release every address of this container ID (CNI_CONTAINERID)'))
+      .addOption(new Option('--ifname <name>', 'with --container: only this interface'))
+      .option('--dry-run', 'show what would be released; change nothing'),
+  );
+  cmd.action(async (options: ReleaseOptions) => {
+    if (options.ip === undefined && options.container === undefined) cmd.error('error: give --ip ADDR or --container ID', { exitCode: 2 });
+    if (options.ifname !== undefined && options.container === undefined) cmd.error('error: --ifname needs --container', { exitCode: 2 });
+    existingNetworkDir(options.dataDir, options.network);
+    const released = await withNetworkState({ dataDir: options.dataDir, network: options.network }, (state) => {
+      const matching = state.reservations().filter((r) => matches(r, options));
+      if (!options.dryRun) for (const r of matching) state.releaseAddress(r.ip);
+      return matching;
+    });
+    if (released.length === 0) io.stderr(`pod-ipam: nothing to release: no reservation in network ${options.network} matches ${describe(options)}\n`);
+    printReleased(io, options.network, released, { dryRun: options.dryRun === true, json: options.json === true });
+  });
+};
+
+function parseAddress(v: string): string {
+  if (!parseIP(v)) throw new InvalidArgumentError('not an IP address');
+  return v;
+}
+
+function matches(r: Reservation, o: ReleaseOptions): boolean {
+  if (o.ip !== undefined) {
+    const ip = parseIP(o.ip)!;
+    return r.ip.family === ip.family && r.ip.value === ip.value;
+  }
+  return r.owner.containerId === o.container && (o.ifname === undefined || r.owner.ifname === o.ifname);
+}
+
+const describe = (o: ReleaseOptions): string => (o.ip !== undefined ? `address ${o.ip}` : `container ${o.container}${o.ifname ? ` interface ${o.ifname}` : ''}`);
