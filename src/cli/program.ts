@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { PodIpamError } from '../core/errors';
 import { VERSION } from '../version';
 import { registerGc } from './commands/gc';
+import { registerPlan } from './commands/plan';
 import { registerRelease } from './commands/release';
 import { registerStatus } from './commands/status';
 import { registerValidate } from './commands/validate';
@@ -20,7 +21,7 @@ export interface CliIO {
 /** Adds a command to the program; each lives in src/cli/commands/<name>.ts. */
 export type CommandRegistrar = (program: Command, io: CliIO) => void;
 
-const REGISTRARS: CommandRegistrar[] = [registerStatus, registerValidate, registerRelease, registerGc, registerBlocks];
+const REGISTRARS: CommandRegistrar[] = [registerStatus, registerPlan, registerValidate, registerRelease, registerGc, registerBlocks];
 
 /** Usage errors exit 2 (as commander does), failures of the work itself exit 1. */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
