@@ -21,6 +21,7 @@ export const CNI_CODES: Readonly<Record<string, number>> = {
   STORE_WRITE: 104,
   CHECK_FAILED: 105,
   POOL_EXHAUSTED: 106,
+  CLUSTER_STORE: 107,
   INTERNAL: 199,
 };
 

@@ -14,6 +14,7 @@ import { cidrContains, formatCidr, formatIP, parseCidr } from '../../core/ip';
 import type { Cidr } from '../../core/ip';
 import { parseClusterPoolConfig } from '../../modes/cluster-pool/config';
 import type { ClusterPoolConfig } from '../../modes/cluster-pool/config';
+import { storeOwner } from '../../modes/cluster-pool/claim';
 import { readLocalBlocks, writeLocalBlocks } from '../../modes/cluster-pool/local-blocks';
 import { openClusterStore } from '../../store/cluster/cluster-store';
 import { networkDir, withNetworkState } from '../../store/network-store';
@@ -50,9 +51,10 @@ export const registerBlocks: CommandRegistrar = (program: Command, io: CliIO) =>
 
 async function release(config: ClusterPoolConfig, network: string, dataDir: string, force: boolean, io: CliIO): Promise<void> {
   const node = config.nodeName;
+  const owner = storeOwner(node, network);
   const store = await openClusterStore(config.store);
   try {
-    const owned = (await store.list()).filter((o) => o.node === node).flatMap((o) => {
+    const owned = (await store.list()).filter((o) => o.node === owner).flatMap((o) => {
       const c = parseCidr(o.block);
       return c ? [{ text: o.block, cidr: c.cidr }] : [];
     });
@@ -62,7 +64,7 @@ async function release(config: ClusterPoolConfig, network: string, dataDir: stri
     }
     await checkLocalState(dataDir, network, node, owned.map((o) => o.cidr), force, io);
     for (const o of owned) {
-      const freed = await store.release(o.text, node);
+      const freed = await store.release(o.text, owner);
       io.stdout(`${freed ? 'released' : 'already free'} ${o.text} (node ${node})\n`);
     }
   } finally {

@@ -10,6 +10,14 @@ import type { Cidr } from '../../core/ip';
 import type { BlockOwner, ClusterStore } from '../../store/cluster/cluster-store';
 import type { BlockGrid } from './block-grid';
 
+/**
+ * The owner recorded in the cluster store: the node and the network. Two cluster-pool
+ * networks sharing one store and pool must never be handed the same block on one node
+ * (their pods would get the same addresses), so each (node, network) claims its own.
+ * Neither a node name (DNS-1123) nor a network name contains "/".
+ */
+export const storeOwner = (nodeName: string, network: string): string => `${nodeName}/${network}`;
+
 /** Races lost in a row before giving up with "try again" (each is one store round trip). */
 const MAX_LOST_RACES = 32;
 

@@ -19,7 +19,7 @@ import { BlockGrid } from './block-grid';
 import { parseClusterPoolConfig } from './config';
 import type { ClusterPoolConfig } from './config';
 import { readLocalBlocks, writeLocalBlocks } from './local-blocks';
-import { claimFreeBlock, ownedBy } from './claim';
+import { claimFreeBlock, ownedBy, storeOwner } from './claim';
 import { mismatchWarnings } from './mismatch';
 
 export const createClusterPoolMode: ModeFactory = (ipam, ctx) => {
@@ -87,15 +87,16 @@ class ClusterPoolMode implements IpamMode {
    */
   async #claim(grid: BlockGrid): Promise<void> {
     const node = this.#config.nodeName;
+    const owner = storeOwner(node, this.#ctx.network);
     const blocks = this.#load();
     const { openClusterStore } = await import('../../store/cluster/cluster-store');
     const store: ClusterStore = await openClusterStore(this.#config.store);
     try {
       const claims = await store.list();
       const known = new Set(blocks.map(formatCidr));
-      const adopt = ownedBy(claims, node, grid).filter((b) => !known.has(formatCidr(b)));
-      const block = adopt[0] ?? (await claimFreeBlock(store, grid, node, claims));
-      this.#ctx.log(`${adopt[0] ? 'adopted' : 'claimed'} block ${formatCidr(block)} for node ${node} from ${store.description}`);
+      const adopt = ownedBy(claims, owner, grid).filter((b) => !known.has(formatCidr(b)));
+      const block = adopt[0] ?? (await claimFreeBlock(store, grid, owner, claims));
+      this.#ctx.log(`${adopt[0] ? 'adopted' : 'claimed'} block ${formatCidr(block)} for ${owner} from ${store.description}`);
       blocks.push(block);
       writeLocalBlocks(this.#ctx.stateDir, { node, blocks });
     } finally {

@@ -36,12 +36,12 @@ test('release refuses a node with live reservations, frees it once its pods are 
   const conf = writeConf('a');
   const listed = await cli('blocks', 'list', '--config', conf);
   expect(listed.code).toBe(0);
-  expect(listed.stdout.trim().split('\n').map((l) => l.split('\t')[1]).sort()).toEqual(['a', 'b']);
+  expect(listed.stdout.trim().split('\n').map((l) => l.split('\t')[1]).sort()).toEqual(['a/podnet', 'b/podnet']);
 
   const refused = await cli('blocks', 'release', '--config', conf, '--node', 'a');
   expect(refused.code).toBe(1);
   expect(refused.stderr).toMatch(/still holds 1 reservation.*--force/);
-  expect((await cli('blocks', 'list', '--config', conf)).stdout).toMatch(/\ta\n/);
+  expect((await cli('blocks', 'list', '--config', conf)).stdout).toMatch(/\ta\/podnet\n/);
 
   expect((await del('a', 'c1')).code).toBe(0);
   const released = await cli('blocks', 'release', '--config', conf, '--node', 'a');

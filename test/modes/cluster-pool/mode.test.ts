@@ -21,11 +21,11 @@ afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const storeDir = () => path.join(tmp, 'cluster');
 
-function node(name: string, ipam: Record<string, unknown> = {}, warnings: string[] = []) {
+function node(name: string, ipam: Record<string, unknown> = {}, warnings: string[] = [], network = 'net') {
   const dataDir = path.join(tmp, name);
-  const stateDir = path.join(dataDir, 'net');
+  const stateDir = path.join(dataDir, network);
   fs.mkdirSync(stateDir, { recursive: true });
-  const ctx: ModeContext = { network: 'net', stateDir, dataDir, env: {}, runtimeConfig: {}, cniArgs: new Map(), log: () => undefined, warn: (m) => warnings.push(m) };
+  const ctx: ModeContext = { network, stateDir, dataDir, env: {}, runtimeConfig: {}, cniArgs: new Map(), log: () => undefined, warn: (m) => warnings.push(m) };
   return createClusterPoolMode({ type: 'pod-ipam', mode: 'cluster-pool', nodeName: name, clusterPoolIPv4PodCIDRList: ['10.0.0.0/16'], clusterStore: { type: 'file', path: storeDir() }, ...ipam }, ctx);
 }
 
@@ -38,7 +38,16 @@ test('first call claims a block; gateway is its first usable address', async () 
   const range = sets[0]![0]!;
   expect(range.subnet.prefix).toBe(24);
   expect(range.gateway.value).toBe(range.subnet.network + 1n);
-  expect(await owners()).toEqual({ [formatCidr(range.subnet)]: 'a' });
+  expect(await owners()).toEqual({ [formatCidr(range.subnet)]: 'a/net' });
+});
+
+test('two networks of one node sharing a store and pool get different blocks', async () => {
+  const [first] = subnets(await node('a', {}, [], 'net').rangeSets());
+  const [second] = subnets(await node('a', {}, [], 'net2').rangeSets());
+  expect(first).not.toEqual(second);
+  expect(Object.values(await owners()).sort()).toEqual(['a/net', 'a/net2']);
+  // And each keeps its own across restarts.
+  expect(subnets(await node('a', {}, [], 'net2').rangeSets())).toEqual([second]);
 });
 
 test('dual-stack: one block per family, IPv4 first', async () => {
@@ -80,7 +89,7 @@ test('maxBlocksPerNode: grow adds a block up to the limit, then returns undefine
   expect(await mode.grow!(0, grown!)).toBeUndefined();
   // A restart serves both blocks.
   expect(subnets(await node('a', ipam).rangeSets())[0]).toHaveLength(2);
-  expect(Object.values(await owners())).toEqual(['a', 'a']);
+  expect(Object.values(await owners())).toEqual(['a/net', 'a/net']);
 });
 
 test('grow with the default of one block per node does not claim', async () => {

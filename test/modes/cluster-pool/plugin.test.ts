@@ -84,7 +84,7 @@ describe.each(['file', 'etcd'] as const)('%s store', (kind) => {
     expect(new Set(blocks).size).toBe(50);
     const recorded = await owners(config);
     expect(recorded.size).toBe(50);
-    nodes.forEach((n, i) => expect(recorded.get(blocks[i]!)).toBe(n));
+    nodes.forEach((n, i) => expect(recorded.get(blocks[i]!)).toBe(`${n}/podnet`));
     // "Restart": a later ADD on node-7 (a new process, as every call is) uses the same block.
     expect(blockOf(await add('node-7', store, 'c2'))).toBe(blocks[7]);
     expect((await owners(config)).size).toBe(50);
@@ -111,7 +111,7 @@ test('maxBlocksPerNode 2: a full node claims a second block, then the range is e
   const b1 = blockOf(await add('a', store, 'c1', ipam), 30);
   const b2 = blockOf(await add('a', store, 'c2', ipam), 30);
   expect(b2).not.toBe(b1);
-  expect([...(await owners(config)).values()]).toEqual(['a', 'a']);
+  expect([...(await owners(config)).values()]).toEqual(['a/podnet', 'a/podnet']);
   const third = await add('a', store, 'c3', ipam);
   expect(third.json.code).toBe(100);
 });
@@ -172,7 +172,7 @@ describe('etcd outages', () => {
     expect(new Set(all).size).toBe(all.length); // no block in two nodes' records
     for (const [n, bs] of local) {
       expect(bs).toHaveLength(1);
-      expect(recorded.get(bs[0]!)).toBe(n); // and the store agrees with each node
+      expect(recorded.get(bs[0]!)).toBe(`${n}/podnet`); // and the store agrees with each node
     }
   });
 });
