@@ -46,16 +46,18 @@ export function readFileNoFollow(file: string): string | undefined {
  * Writes `content` to `file` atomically and durably (temp, fsync, rename, directory fsync).
  * With `exclusive`, fails with EEXIST-semantics (returns false) when the file already
  * exists: the name is claimed with link(), which never replaces an existing file.
+ * `syncFile: false` and `syncDir: false` skip the fsyncs, for hints only: the rename is
+ * still atomic against kill -9, but a power loss may leave the old, an empty or no file.
  * @throws StoreWriteError when the disk is full, read-only or not writable.
  */
-export function writeFileDurable(file: string, content: string, options: { exclusive?: boolean; syncDir?: boolean } = {}): boolean {
+export function writeFileDurable(file: string, content: string, options: { exclusive?: boolean; syncDir?: boolean; syncFile?: boolean } = {}): boolean {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.tmp-${path.basename(file)}-${randomBytes(6).toString('hex')}`);
   try {
     const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     try {
       fs.writeFileSync(fd, content);
-      fs.fsyncSync(fd);
+      if (options.syncFile !== false) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }

@@ -217,8 +217,11 @@ export class NetworkState implements AllocationView {
     const cursor = { ...this.#readCursor() };
     for (const { index, set, ip } of sets) cursor[fingerprint(index, set)] = formatIP(ip);
     this.#cursor = cursor;
-    // No directory fsync: after a power loss an older cursor only moves round-robin back.
-    writeFileDurable(this.#cursorFile, JSON.stringify(cursor), { syncDir: false });
+    // No fsync at all: the cursor is a hint (an unreadable one reads as empty, see
+    // #readCursor), so after a power loss an old, empty or missing cursor only moves
+    // round-robin back; a rename still never leaves a torn file after kill -9. One fsync
+    // fewer per ADD (BENCHMARKS.md); reservations keep every fsync.
+    writeFileDurable(this.#cursorFile, JSON.stringify(cursor), { syncDir: false, syncFile: false });
   }
 
   #listNames(dir: string): string[] {
