@@ -19,7 +19,7 @@ interface Run {
 }
 
 /** Starts the plugin with full control over cwd, environment and how stdin is fed. */
-function start(call: PluginCall, opts: { cwd?: string; env?: Record<string, string>; command?: string[]; stdin: (w: NodeJS.WritableStream) => void | Promise<void> } | { cwd?: string; env?: Record<string, string>; command?: string[]; stdinFd: number }): Promise<Run> {
+function start(call: PluginCall, opts: { cwd?: string; env?: Record<string, string>; command?: string[]; stdin: (w: NodeJS.WritableStream) => unknown } | { cwd?: string; env?: Record<string, string>; command?: string[]; stdinFd: number }): Promise<Run> {
   const [cmd, ...args] = opts.command ?? pluginCommand();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd!, args, { cwd: opts.cwd ?? process.cwd(), env: opts.env ?? cniEnv(call), stdio: ['stdinFd' in opts ? opts.stdinFd : 'pipe', 'pipe', 'pipe'] });
