@@ -33,8 +33,8 @@ export const registerRelease: CommandRegistrar = (program: Command, io: CliIO) =
       .option('--dry-run', 'show what would be released; change nothing'),
   );
   cmd.action(async (options: ReleaseOptions) => {
-    if (options.ip === undefined && options.container === undefined) cmd.error('error: give --ip ADDR or --container ID', { exitCode: 2 });
     if (options.ifname !== undefined && options.container === undefined) cmd.error('error: --ifname needs --container', { exitCode: 2 });
+    if (options.ip === undefined && options.container === undefined) cmd.error('error: give --ip ADDR or --container ID', { exitCode: 2 });
     existingNetworkDir(options.dataDir, options.network);
     const released = await withNetworkState({ dataDir: options.dataDir, network: options.network }, (state) => {
       const matching = state.reservations().filter((r) => matches(r, options));
