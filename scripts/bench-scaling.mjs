@@ -8,8 +8,11 @@
 // format of each plugin (spawning 10,000 ADDs would take minutes and measure nothing
 // extra); then every round runs ADD, CHECK, DEL for a new container on every contender
 // and size, interleaved, so machine noise hits all of them alike. Reports medians of
-// wall time and of peak RSS (GNU time), and ratios.
-import { spawnSync } from 'node:child_process';
+// wall time and of peak RSS (GNU time), and ratios, then checks the targets of the
+// benchmark issue. Also times two start-up floors each round: a compiled Bun program that
+// only reads stdin and prints "{}" (the least any Bun executable costs) and host-local's
+// own floor is its ADD at 0. Prints Markdown for BENCHMARKS.md.
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -31,6 +34,20 @@ const contenders = [
 ];
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pod-ipam-bench-'));
+const loadBefore = os.loadavg();
+
+// The floor: the smallest compiled Bun program (read stdin, print "{}"), built with the
+// same Bun and flags as dist/pod-ipam.
+const floors = [];
+try {
+  const bun = path.join(root, 'node_modules/bun/bin/bun.exe');
+  fs.writeFileSync(path.join(work, 'floor.js'), 'require("fs").readFileSync(0);process.stdout.write("{}\\n");');
+  execFileSync(bun, ['build', '--compile', '--bytecode', '--format=cjs', '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', path.join(work, 'floor.js'), '--outfile', path.join(work, 'floor')], { stdio: 'ignore' });
+  floors.push({ name: 'Bun floor (read stdin, print {})', cmd: [path.join(work, 'floor')] });
+} catch {
+  console.error('bench: no Bun to build the floor program; skipped');
+}
+floors.push({ name: 'Node.js floor (node -e "")', cmd: [process.execPath, '-e', ''] });
 const subnet = '10.200.0.0/16';
 const ipOf = (i) => `10.200.${(i + 2) >> 8}.${(i + 2) & 255}`; // from 10.200.0.2 upwards
 
@@ -83,6 +100,7 @@ const setups = contenders.flatMap((c) => sizes.map((n) => {
 
 console.error(`bench: ${rounds} rounds x ${setups.length} setups x 3 verbs (work dir ${work})`);
 for (let r = 0; r < rounds; r++) {
+  for (const f of floors) record(`floor|${f.name}`, call(f, 'VERSION', {}, 'floor'));
   for (const { c, n, conf } of setups) {
     const id = `bench-${r}`;
     const add = call(c, 'ADD', conf, id);
@@ -92,13 +110,29 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 fs.rmSync(work, { recursive: true, force: true });
+const loadAfter = os.loadavg();
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const fmt = (x) => x.toFixed(1);
-console.log(`# ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${new Date().toISOString()}, ${rounds} rounds\n`);
+const bunVersion = (() => {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(root, 'node_modules/bun/package.json'), 'utf8')).version;
+  } catch {
+    return 'none';
+  }
+})();
+const hostLocalVersion = (() => {
+  try {
+    return execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'containernetworking-plugins'], { encoding: 'utf8' });
+  } catch {
+    return 'unknown';
+  }
+})();
+console.log(`# ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'cpu'}, ${os.type()} ${os.release()}, node ${process.version}, bun ${bunVersion}, host-local (containernetworking-plugins) ${hostLocalVersion}`);
+console.log(`# ${new Date().toISOString()}, ${rounds} rounds, load average ${loadBefore.map((x) => x.toFixed(1)).join('/')} before, ${loadAfter.map((x) => x.toFixed(1)).join('/')} after (1/5/15 min)\n`);
 console.log('| contender | live allocations | verb | median ms | median peak MiB | vs. same verb at 0 |');
 console.log('| --- | ---: | --- | ---: | ---: | ---: |');
 for (const c of contenders) for (const n of sizes) for (const verb of ['ADD', 'CHECK', 'DEL']) {
@@ -114,4 +148,38 @@ if (hl) {
     const ratio = (verb) => (median(samples[`${c.name}|${n}|${verb}`].ms) / median(samples[`${hl.name}|${n}|${verb}`].ms)).toFixed(2);
     console.log(`| ${c.name} | ${n} | ${ratio('ADD')} | ${ratio('CHECK')} | ${ratio('DEL')} |`);
   }
+}
+
+console.log('\n| start-up floor | median ms | median peak MiB |');
+console.log('| --- | ---: | ---: |');
+for (const f of floors) {
+  const s = samples[`floor|${f.name}`];
+  console.log(`| ${f.name} | ${fmt(median(s.ms))} | ${fmt(median(s.mib))} |`);
+}
+
+// The targets of the benchmark issue, checked on these medians.
+if (hl) {
+  const big = Math.max(...sizes);
+  const small = Math.min(...sizes);
+  const ms = (c, n, verb) => median(samples[`${c.name}|${n}|${verb}`].ms);
+  const rows = [];
+  for (const c of contenders.filter((x) => x !== hl)) {
+    for (const verb of ['ADD', 'DEL']) {
+      const speedup = ms(hl, big, verb) / ms(c, big, verb);
+      rows.push([c.name, `${verb} at ${big}: at least 3x faster than host-local`, `${speedup.toFixed(1)}x faster`, speedup >= 3]);
+    }
+    const empty = ms(c, small, 'ADD') / ms(hl, small, 'ADD');
+    rows.push([c.name, `ADD at ${small}: at most 2.5x host-local's time`, `${empty.toFixed(2)}x`, empty <= 2.5]);
+    for (const verb of ['ADD', 'DEL', 'CHECK']) {
+      const growth = ms(c, big, verb) / ms(c, small, verb);
+      rows.push([c.name, `${verb} growth ${small} to ${big}: at most 1.25x`, `${growth.toFixed(2)}x`, growth <= 1.25]);
+    }
+    if (c.name.includes('exe')) {
+      const peak = Math.max(...sizes.flatMap((n) => ['ADD', 'CHECK', 'DEL'].map((verb) => median(samples[`${c.name}|${n}|${verb}`].mib))));
+      rows.push([c.name, 'peak memory per call: at most 40 MiB', `${fmt(peak)} MiB (largest median)`, peak <= 40]);
+    }
+  }
+  console.log('\n| contender | target | measured | met |');
+  console.log('| --- | --- | ---: | --- |');
+  for (const [c, t, m, ok] of rows) console.log(`| ${c} | ${t} | ${m} | ${ok ? 'yes' : '**no**'} |`);
 }

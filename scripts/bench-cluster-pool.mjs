@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+// cluster-pool: 200 simulated nodes claim their first block at once from a real etcd
+// (Debian's etcd-server, started by test/helpers/etcd-server.ts on loopback ports).
+// Each node is one plugin process doing its first ADD (which claims a /24 of
+// 10.64.0.0/16); a node told "try again" (code 11) retries after 100 ms, as a runtime
+// does. Reports the total wall time until every node has a block, the retries, and
+// checks that the 200 blocks are distinct and that etcd records each node as the owner
+// of exactly its block.
+//
+// Also claims 200 blocks at once in one process through the store API, wrapping the
+// store to count claim() calls: every call beyond 200 is a race lost to another node.
+//
+//   node scripts/bench-cluster-pool.mjs [--nodes 200] [--rounds 3] [--target exe|node]
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { build } from 'esbuild';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const nodes = Number(arg('nodes', '200'));
+const rounds = Number(arg('rounds', '3'));
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const exe = path.join(root, 'dist/pod-ipam');
+const target = arg('target', fs.existsSync(exe) ? 'exe' : 'node');
+const cmd = target === 'exe' ? [exe] : [process.execPath, path.join(root, 'dist/pod-ipam.cjs')];
+if (!fs.existsSync('/usr/bin/etcd')) {
+  console.log('bench-cluster-pool: skipped, etcd is not installed (apt-get install etcd-server)');
+  process.exit(0);
+}
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pod-ipam-bench-cp-'));
+// The etcd helper and the store are TypeScript: bundle them for this script.
+const helperFile = path.join(work, 'helpers.cjs');
+fs.writeFileSync(
+  path.join(work, 'entry.ts'),
+  `export { startEtcd } from ${JSON.stringify(path.join(root, 'test/helpers/etcd-server'))};
+   export { openClusterStore } from ${JSON.stringify(path.join(root, 'src/store/cluster/cluster-store'))};
+   export { claimFreeBlock } from ${JSON.stringify(path.join(root, 'src/modes/cluster-pool/claim'))};
+   export { BlockGrid } from ${JSON.stringify(path.join(root, 'src/modes/cluster-pool/block-grid'))};
+   export { parseClusterPoolConfig } from ${JSON.stringify(path.join(root, 'src/modes/cluster-pool/config'))};`,
+);
+await build({ entryPoints: [path.join(work, 'entry.ts')], outfile: helperFile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', absWorkingDir: root });
+const { startEtcd, openClusterStore } = createRequire(import.meta.url)(helperFile);
+
+function add(nodeName, prefix, endpoint) {
+  const conf = {
+    cniVersion: '1.1.0',
+    name: 'podnet',
+    ipam: { type: 'pod-ipam', mode: 'cluster-pool', dataDir: path.join(work, prefix, nodeName), nodeName, clusterPoolIPv4PodCIDRList: ['10.64.0.0/16'], clusterStore: { type: 'etcd', endpoints: [endpoint], prefix, timeoutSeconds: 10 } },
+  };
+  const env = { PATH: process.env.PATH, CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'first-pod', CNI_NETNS: '/var/run/netns/x', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' };
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd[0], cmd.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.resume();
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, json: stdout ? JSON.parse(stdout) : undefined }));
+    child.stdin.end(JSON.stringify(conf));
+  });
+}
+
+const blockOf = (address) => `${address.split('.').slice(0, 3).join('.')}.0/24`;
+
+async function processRound(etcd, round) {
+  const prefix = `/bench-${round}`;
+  let retries = 0;
+  const t = process.hrtime.bigint();
+  const blocks = await Promise.all(
+    Array.from({ length: nodes }, async (_, i) => {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const out = await add(`node-${i}`, prefix, etcd.endpoint);
+        if (out.code === 0) return blockOf(out.json.ips[0].address);
+        if (out.json?.code !== 11) throw new Error(`node-${i}: ${JSON.stringify(out.json)}`);
+        retries++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`node-${i} never got a block`);
+    }),
+  );
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  if (new Set(blocks).size !== nodes) throw new Error(`${nodes} nodes got ${new Set(blocks).size} distinct blocks`);
+  const store = await openClusterStore({ type: 'etcd', endpoints: [etcd.endpoint], prefix });
+  try {
+    const owners = new Map((await store.list()).map((o) => [o.block, o.node]));
+    if (owners.size !== nodes) throw new Error(`etcd records ${owners.size} blocks for ${nodes} nodes`);
+    blocks.forEach((b, i) => {
+      if (owners.get(b) !== `node-${i}/podnet`) throw new Error(`etcd says ${b} belongs to ${owners.get(b)}, node-${i} uses it`);
+    });
+  } finally {
+    await store.close();
+  }
+  return { ms, retries };
+}
+
+async function storeRound(etcd, round) {
+  const { claimFreeBlock, BlockGrid, parseClusterPoolConfig } = createRequire(import.meta.url)(helperFile);
+  const prefix = `/bench-store-${round}`;
+  const store = await openClusterStore({ type: 'etcd', endpoints: [etcd.endpoint], prefix });
+  let calls = 0;
+  const counting = { ...store, description: store.description, claim: (b, n) => (calls++, store.claim(b, n)), list: () => store.list() };
+  const config = parseClusterPoolConfig({ clusterPoolIPv4PodCIDRList: ['10.64.0.0/16'], clusterStore: { type: 'etcd', endpoints: [etcd.endpoint] } }, {}, '/tmp');
+  const grid = new BlockGrid(config.families[0]);
+  const t = process.hrtime.bigint();
+  try {
+    const claims = await store.list();
+    const got = await Promise.all(Array.from({ length: nodes }, (_, i) => claimFreeBlock(counting, grid, `node-${i}/podnet`, claims)));
+    const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    if (new Set(got.map((c) => c.network)).size !== nodes) throw new Error('store-level claims: a block was handed out twice');
+    return { ms, lost: calls - nodes };
+  } finally {
+    await store.close();
+  }
+}
+
+const etcd = await startEtcd();
+const proc = [];
+const direct = [];
+try {
+  for (let r = 0; r < rounds; r++) {
+    proc.push(await processRound(etcd, r));
+    try {
+      direct.push(await storeRound(etcd, r));
+    } catch (e) {
+      console.error(`bench-cluster-pool: store-level round skipped: ${e.message}`);
+    }
+    console.error(`bench-cluster-pool: round ${r + 1}/${rounds}: ${proc.at(-1).ms.toFixed(0)} ms, ${proc.at(-1).retries} retries`);
+  }
+} finally {
+  await etcd.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+}
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+console.log(`# cluster-pool: ${nodes} nodes claim a /24 of 10.64.0.0/16 at once from one etcd (${target}); ${rounds} rounds, ${os.cpus().length} cores, ${new Date().toISOString()}, load average ${os.loadavg()[0].toFixed(1)}\n`);
+console.log('| measure | median | all rounds |');
+console.log('| --- | ---: | --- |');
+console.log(`| ${nodes} first ADDs (processes), total wall time | ${median(proc.map((p) => p.ms)).toFixed(0)} ms | ${proc.map((p) => p.ms.toFixed(0)).join(', ')} |`);
+console.log(`| retries (ADDs answered code 11, retried after 100 ms) | ${median(proc.map((p) => p.retries))} | ${proc.map((p) => p.retries).join(', ')} |`);
+console.log(`| distinct blocks, each recorded in etcd for its node | ${nodes} of ${nodes} | every round |`);
+if (direct.length) {
+  console.log(`| ${nodes} claims through the store API in one process, wall time | ${median(direct.map((p) => p.ms)).toFixed(0)} ms | ${direct.map((p) => p.ms.toFixed(0)).join(', ')} |`);
+  console.log(`| races lost (claim calls beyond ${nodes}) | ${median(direct.map((p) => p.lost))} | ${direct.map((p) => p.lost).join(', ')} |`);
+}
