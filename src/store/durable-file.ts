@@ -7,7 +7,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { IoError, StoreWriteError } from '../core/errors';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = fs.constants;
@@ -52,7 +51,7 @@ export function readFileNoFollow(file: string): string | undefined {
  */
 export function writeFileDurable(file: string, content: string, options: { exclusive?: boolean; syncDir?: boolean; syncFile?: boolean } = {}): boolean {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.tmp-${path.basename(file)}-${randomBytes(6).toString('hex')}`);
+  const tmp = path.join(dir, `.tmp-${path.basename(file)}-${tmpSuffix()}`);
   try {
     const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     try {
@@ -105,10 +104,18 @@ export function syncDir(dir: string): void {
   }
 }
 
+/**
+ * A temp-name suffix unique enough among concurrent writers (pid + 48 random bits). It need
+ * not be unpredictable: the temp file is created with O_EXCL | O_NOFOLLOW in a 0700
+ * directory. Not node:crypto on purpose: loading it costs ~10 ms of start-up under Bun.
+ */
+const tmpSuffix = (): string => `${process.pid.toString(36)}-${Math.floor(Math.random() * 2 ** 48).toString(36)}`;
+
 export const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-function writeError(what: string, e: unknown): StoreWriteError {
+/** The store-write error (CNI code 104) for a failed write, with a hint for the usual causes. */
+export function writeError(what: string, e: unknown): StoreWriteError {
   const code = errno(e);
   const hint =
     code === 'ENOSPC' ? 'the disk is full; free space on it'

@@ -12,6 +12,7 @@
 import * as path from 'node:path';
 import { lock as acquire } from 'proper-lockfile';
 import { TryAgainError, IoError } from '../core/errors';
+import { errno, writeError } from './durable-file';
 
 export const STALE_MS = 4000;
 export const DEFAULT_LOCK_TIMEOUT_MS = 10000;
@@ -47,7 +48,11 @@ export async function lockDir(dir: string, timeoutMs = DEFAULT_LOCK_TIMEOUT_MS):
         },
       };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw new IoError(`cannot lock ${dir}: ${(e as Error).message}`);
+      const code = errno(e);
+      // Taking the lock is the first write: a full, read-only or unwritable data directory
+      // shows here first and is reported as such (code 104), not as a read failure.
+      if (code !== undefined && WRITE_ERRORS.has(code)) throw writeError(`cannot lock ${dir}`, e);
+      if (code !== 'ELOCKED') throw new IoError(`cannot lock ${dir}: ${(e as Error).message}`);
     }
     const now = Date.now();
     if (now >= deadline) {
@@ -58,5 +63,7 @@ export async function lockDir(dir: string, timeoutMs = DEFAULT_LOCK_TIMEOUT_MS):
     await sleep(Math.min(base + Math.random() * base * 4, deadline - now));
   }
 }
+
+const WRITE_ERRORS = new Set(['EROFS', 'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM']);
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

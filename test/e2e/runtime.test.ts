@@ -122,3 +122,18 @@ describe('stdin', () => {
   const run = await start({ command: 'ADD' }, { command: [bin], cwd: '/', env, stdin: (w) => w.end(conf) });
   expect({ code: run.code, stderr: run.stderr, address: firstAddress(run) }).toEqual({ code: 0, stderr: '', address: '10.1.2.2/24' });
 });
+
+test('a container ID too long for a file name (hashed with lazily loaded node:crypto)', async () => {
+  const containerId = `c${'0123456789abcdef'.repeat(16)}`;
+  const conf = JSON.stringify(nodeLocalConf(data.dir));
+  const env = (command: string) => cniEnv({ command: command as PluginCall['command'], containerId });
+  const add = await start({ command: 'ADD', containerId }, { env: env('ADD'), stdin: (w) => w.end(conf) });
+  expect({ code: add.code, address: firstAddress(add) }).toEqual({ code: 0, address: '10.1.2.2/24' });
+  const attachments = fs.readdirSync(path.join(data.dir, 'testnet', 'attachments'));
+  expect(attachments).toEqual([expect.stringMatching(/^sha256-[0-9a-f]{64}$/)]);
+  const again = await start({ command: 'ADD', containerId }, { env: env('ADD'), stdin: (w) => w.end(conf) });
+  expect(firstAddress(again)).toBe('10.1.2.2/24');
+  const del = await start({ command: 'DEL', containerId }, { env: env('DEL'), stdin: (w) => w.end(conf) });
+  expect(del.code).toBe(0);
+  expect(fs.readdirSync(path.join(data.dir, 'testnet', 'attachments'))).toEqual([]);
+});
