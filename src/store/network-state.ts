@@ -88,7 +88,9 @@ export class NetworkState implements AllocationView {
     this.#beforeWrite();
     const since = new Date().toISOString();
     const record: AttachmentRecord = { containerId: attachment.containerId, ifname: attachment.ifname, ips: ips.map(formatIP), since };
-    writeFileDurable(this.#attachmentFile(attachment), JSON.stringify(record));
+    const indexFile = this.#attachmentFile(attachment);
+    const previousIndex = readFileNoFollow(indexFile);
+    writeFileDurable(indexFile, JSON.stringify(record));
     const claimed: string[] = [];
     try {
       for (const text of record.ips) {
@@ -102,11 +104,20 @@ export class NetworkState implements AllocationView {
         claimed.push(text);
       }
       syncDir(this.#ipsDir);
+      this.#writeCursor(cursorSets);
     } catch (e) {
-      for (const text of claimed) removeFile(path.join(this.#ipsDir, text));
+      // Undo everything this call wrote (a full disk can fail any of the writes), so a
+      // failed ADD leaves the state exactly as it found it. Best effort: the original
+      // error is the one to report, and readers ignore an index the address files deny.
+      try {
+        for (const text of claimed) removeFile(path.join(this.#ipsDir, text));
+        if (previousIndex === undefined) removeFile(indexFile);
+        else writeFileDurable(indexFile, previousIndex);
+      } catch {
+        // reported below: the write that failed first
+      }
       throw e;
     }
-    this.#writeCursor(cursorSets);
   }
 
   /** Releases every address `attachment` holds and its index. Returns what was released. */
