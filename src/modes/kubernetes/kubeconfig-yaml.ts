@@ -145,6 +145,8 @@ class Reader {
       return v;
     }
     if (/^[?&*!|>]/.test(k)) this.fail(line, `YAML feature "${k[0]}" is not supported in a kubeconfig`);
+    // Would set the mapping's prototype instead of a key; no kubeconfig field is called that.
+    if (k === '__proto__') this.fail(line, 'the key "__proto__" is not allowed');
     return k;
   }
 

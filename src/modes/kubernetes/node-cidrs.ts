@@ -37,7 +37,7 @@ export function podCidrsOf(node: Record<string, unknown>, nodeName: string): str
   return list.map((raw: unknown) => {
     const parsed = typeof raw === 'string' ? parseCidr(raw) : undefined;
     if (!parsed || parsed.hostBitsSet) throw new TryAgainError(`node ${nodeName} has a podCIDR that is not a network CIDR: ${JSON.stringify(raw)}`);
-    if (families.has(parsed.cidr.family)) throw new TryAgainError(`node ${nodeName} has two IPv${parsed.cidr.family} podCIDRs (${list.join(', ')}); Kubernetes assigns at most one per family`);
+    if (families.has(parsed.cidr.family)) throw new TryAgainError(`node ${nodeName} has two IPv${parsed.cidr.family} podCIDRs (${JSON.stringify(list)}); Kubernetes assigns at most one per family`);
     families.add(parsed.cidr.family);
     return formatCidr(parsed.cidr);
   });

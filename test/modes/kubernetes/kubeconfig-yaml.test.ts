@@ -61,6 +61,7 @@ describe('parseKubeconfigYaml', () => {
     ['a line with no key', 'a: b\njust text\n', /line 2: expected "key: value"/],
     ['an unterminated string', 'a: "b\n', /line 1: unterminated/],
     ['broken JSON', '{"a": ', /is not valid JSON/],
+    ['a __proto__ key', 'a:\n  __proto__: {"server": "x"}\n', /line 2: the key "__proto__" is not allowed/],
   ])('refuses %s with a ConfigError naming the line', (_name, source, message) => {
     let error: unknown;
     try {

@@ -1,0 +1,44 @@
+/**
+ * Whatever a kubeconfig, a Node or an annotation holds, the outcome is a value or a
+ * PodIpamError (which the CNI layer turns into an error code), never a TypeError or
+ * another crash that would end as "internal error".
+ */
+import fc from 'fast-check';
+import { PodIpamError } from '../../../src/core/errors';
+import { parseKubeconfigYaml } from '../../../src/modes/kubernetes/kubeconfig-yaml';
+import { podCidrsOf } from '../../../src/modes/kubernetes/node-cidrs';
+import { parseAddressAnnotation } from '../../../src/modes/kubernetes/pod-annotation';
+
+const onlyDomainErrors = (fn: () => unknown): void => {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof PodIpamError)) throw e;
+  }
+};
+
+/** Lines built from kubeconfig-ish tokens reach far more of the parser than random text. */
+const yamlish = fc
+  .array(
+    fc.tuple(
+      fc.constantFrom('', ' ', '  ', '    ', '\t'),
+      fc.constantFrom('- ', '', '-', '? ', '& '),
+      fc.constantFrom('name', 'cluster', '"q: k"', "'s'", '{', '[1]', '|', '#c', 'a b'),
+      fc.constantFrom(':', ': ', ': x', ': "v', ": 'v'", ': {}', ': []', ': {"a":1}', ': *a', ': ~', ''),
+    ),
+    { maxLength: 12 },
+  )
+  .map((lines) => lines.map((parts) => parts.join('')).join('\n'));
+
+test('the kubeconfig reader: a value or a ConfigError', () => {
+  fc.assert(fc.property(fc.oneof(yamlish, fc.string()), (text) => onlyDomainErrors(() => parseKubeconfigYaml(text, 'k'))), { numRuns: 3000 });
+});
+
+test('a Node object of any shape: CIDRs or a PodIpamError', () => {
+  const spec = fc.record({ podCIDR: fc.anything(), podCIDRs: fc.oneof(fc.anything(), fc.array(fc.oneof(fc.string(), fc.constantFrom('10.0.0.0/24', '10.1.0.0/24', 'fd00::/64', '10.0.0.1/24'), fc.constant({ toString: 0 })))) }, { requiredKeys: [] });
+  fc.assert(fc.property(fc.record({ kind: fc.oneof(fc.constant('Node'), fc.anything()), spec: fc.oneof(spec, fc.anything()) }, { requiredKeys: [] }), (node) => onlyDomainErrors(() => podCidrsOf(node as Record<string, unknown>, 'n'))), { numRuns: 2000 });
+});
+
+test('an annotation of any value: addresses or a PodIpamError', () => {
+  fc.assert(fc.property(fc.oneof(fc.anything(), fc.string(), fc.constantFrom('10.0.0.1,fd00::1', ',', '10.0.0.1,', ' fd00::1 ')), (value) => onlyDomainErrors(() => parseAddressAnnotation(value, 'pod a/b'))), { numRuns: 2000 });
+});
