@@ -9,6 +9,7 @@
 //   annotation  warm cache + podAnnotations: one GET of the Pod per ADD
 //
 // Usage: node scripts/bench-kubernetes.mjs [iterations=30]
+//        POD_IPAM_TARGET=exe node scripts/bench-kubernetes.mjs   (time dist/pod-ipam, the single executable)
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
@@ -18,9 +19,11 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bundle = path.join(root, 'dist', 'pod-ipam.cjs');
+const exe = process.env.POD_IPAM_TARGET === 'exe';
+const bundle = path.join(root, 'dist', exe ? 'pod-ipam' : 'pod-ipam.cjs');
+const command = exe ? [bundle] : [process.execPath, bundle];
 if (!fs.existsSync(bundle)) {
-  console.error('dist/pod-ipam.cjs is missing: run `npm run build` first');
+  console.error(`${path.relative(root, bundle)} is missing: run \`npm run build\` first`);
   process.exit(1);
 }
 const iterations = Number(process.argv[2] ?? 30);
@@ -48,7 +51,7 @@ function run(containerId, ipam, extraEnv = {}) {
   const stdin = JSON.stringify({ cniVersion: '1.1.0', name: 'bench', ipam: { type: 'pod-ipam', ...ipam } });
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [bundle], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command[0], command.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);
@@ -87,7 +90,7 @@ for (let i = 0; i < iterations; i++) for (const [name, fn] of Object.entries(cas
 const apiCalls = server.requests.slice(requestsBefore);
 
 const base = median(times['node-local (baseline)']);
-console.log(`pod-ipam kubernetes mode, ADD per process, ${iterations} runs each, node ${process.version}, ${os.cpus()[0]?.model ?? ''}`);
+console.log(`pod-ipam kubernetes mode (${exe ? 'dist/pod-ipam executable' : `dist/pod-ipam.cjs on node ${process.version}`}), ADD per process, ${iterations} runs each, ${os.cpus()[0]?.model ?? ''}`);
 for (const [name, xs] of Object.entries(times)) {
   const m = median(xs);
   console.log(`${name.padEnd(30)} median ${m.toFixed(1).padStart(6)} ms   min ${Math.min(...xs).toFixed(1).padStart(6)} ms   x${(m / base).toFixed(2)} of node-local`);
