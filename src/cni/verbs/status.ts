@@ -17,6 +17,7 @@ export async function status(req: CniRequest): Promise<undefined> {
   const mode = (await loadMode(req.common.mode))(req.conf.ipam, modeContext(req));
   try {
     await withNetworkState(storeOptions(req), async (state, stateDir) => {
+      await mode.refresh?.(); // STATUS reads the remote source afresh (kubernetes: the Node)
       const sets = await mode.rangeSets();
       for (const warning of mode.warnings?.() ?? []) req.logger.warn(warning);
       const probe = path.join(stateDir, '.status-probe');

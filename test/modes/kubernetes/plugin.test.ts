@@ -129,3 +129,15 @@ test('after a CIDR change: new addresses from the new CIDR, the old reservation 
   expect(status.stderr).toMatch(/warning: node node-a no longer has podCIDR 10\.244\.1\.0\/24 .*existing reservations are kept/);
   expect((await call('DEL', 'c1')).code).toBe(0);
 });
+
+test('STATUS re-reads the Node even with a warm cache, and sees a node that lost its podCIDRs', async () => {
+  expect((await call('ADD', 'c1')).code).toBe(0);
+  expect(fx.server.count()).toBe(1);
+  expect((await call('STATUS', '')).code).toBe(0);
+  expect(fx.server.count()).toBe(2);
+  fx.server.setNode('node-a', ['10.244.9.0/24']);
+  expect((await call('STATUS', '')).code).toBe(0);
+  // The refreshed cache is what the next ADD uses, without another request.
+  expect(addresses(await call('ADD', 'c2'))).toEqual(['10.244.9.2/24 gw 10.244.9.1']);
+  expect(fx.server.count()).toBe(3);
+});
