@@ -4,7 +4,7 @@
  * Node.js. Runs against the target build (POD_IPAM_TARGET; jest's "exe" project runs this
  * file again for the single executable).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EXECUTABLE, cniEnv, nodeLocalConf, pluginCommand, tempDataDir } from '../helpers/run-plugin';
@@ -98,6 +98,34 @@ describe('stdin', () => {
     const big = JSON.stringify({ ...nodeLocalConf(data.dir), padding: 'x'.repeat(2 * 1024 * 1024) });
     const run = await start({ command: 'ADD' }, { stdin: (w) => w.end(big) });
     expect({ code: run.code, address: firstAddress(run) }).toEqual({ code: 0, address: '10.1.2.2/24' });
+  });
+
+  test('a non-blocking pipe that runs dry mid-config (EAGAIN): waited for, nothing lost', async () => {
+    // Node cannot hand a child a non-blocking stdin; python3 can (skipped without it).
+    if (spawnSync('python3', ['-c', 'pass']).status !== 0) return void console.warn('python3 missing: non-blocking stdin not tested');
+    const script = [
+      'import os, subprocess, sys, time',
+      'r, w = os.pipe()',
+      'os.set_blocking(r, False)',
+      'p = subprocess.Popen(sys.argv[2:], stdin=r, stdout=subprocess.PIPE)',
+      'os.close(r)',
+      'conf = sys.argv[1].encode()',
+      'os.write(w, conf[:20]); time.sleep(0.3); os.write(w, conf[20:]); os.close(w)',
+      'sys.stdout.write(p.communicate()[0].decode()); sys.exit(p.returncode)',
+    ].join('\n');
+    const run = spawnSync('python3', ['-c', script, conf(), ...pluginCommand()], { env: cniEnv({ command: 'ADD' }), encoding: 'utf8' });
+    expect({ code: run.status, address: firstAddress({ code: run.status, stdout: run.stdout, stderr: run.stderr }) }).toEqual({ code: 0, address: '10.1.2.2/24' });
+  });
+
+  test('a terminal: no config (code 6) at once, never waiting for someone to type', () => {
+    if (spawnSync('script', ['-V']).status !== 0) return void console.warn('script(1) missing: terminal stdin not tested');
+    const cmd = pluginCommand().map((a) => `'${a}'`).join(' ');
+    const t0 = Date.now();
+    // script(1) gives the plugin a pseudo-terminal as stdin; nobody types.
+    const run = spawnSync('script', ['-qec', cmd, '/dev/null'], { env: cniEnv({ command: 'ADD' }), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20000 });
+    expect(Date.now() - t0).toBeLessThan(15000);
+    expect(run.status).toBe(1);
+    expect(JSON.parse(run.stdout.trim())).toMatchObject({ code: 6 });
   });
 
   test('empty (/dev/null): one CNI error, exit 1', async () => {
