@@ -46,6 +46,9 @@ const violate = (m) => {
   console.error(`chaos: VIOLATION ${m}`);
 };
 
+/** Kill functions of the calls in flight. */
+const running = new Set();
+
 function call(command, containerId, { killAfterMs, stdin = conf } = {}) {
   return new Promise((resolve) => {
     const env = { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: '/var/run/netns/chaos', CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin' };
@@ -56,8 +59,11 @@ function call(command, containerId, { killAfterMs, stdin = conf } = {}) {
     let killed = false;
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => (killed = child.kill('SIGKILL')), killAfterMs);
+    const kill = () => (killed = child.kill('SIGKILL') || killed);
+    running.add(kill);
+    const timer = killAfterMs === undefined ? undefined : setTimeout(kill, killAfterMs);
     child.on('close', (code, signal) => {
+      running.delete(kill);
       clearTimeout(timer);
       resolve({ command, containerId, killed: killed && signal === 'SIGKILL', code, stdout, stderr, ms: Date.now() - started });
     });
@@ -106,6 +112,9 @@ while (Date.now() < deadline) {
   if (lockLeft) batchesBehindDeadLock++;
   // Distinct containers per batch: a runtime never runs two calls for one container at once.
   const batch = [...ids].sort(() => Math.random() - 0.5).slice(0, parallel);
+  // One batch in four, kill every call in flight the moment the lock appears: the holder
+  // dies holding it, and the next batch has to get past a dead holder's lock.
+  const massacre = Math.random() < 0.25 ? setInterval(() => fs.existsSync(path.join(netDir, '.lock')) && [...running].forEach((k) => k()), 1) : undefined;
   const outcomes = await Promise.all(
     batch.map((id) => {
       // Containers in doubt get the DEL a runtime sends after a failed or lost ADD.
@@ -114,6 +123,7 @@ while (Date.now() < deadline) {
       return call(command, id, { killAfterMs });
     }),
   );
+  clearInterval(massacre);
   for (const o of outcomes) {
     calls++;
     if (o.killed) {
