@@ -42,7 +42,7 @@ test('kubernetes.conflist: the pod-ipam plugin entry serves a dual-stack ADD', a
   const out = await runPlugin({ command: 'ADD', stdin, env: { NODE_NAME: 'node-a' }, cniArgs: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=unannotated' });
   expect(out.stderr).toBe('');
   expect(out.json).toEqual({
-    cniVersion: '1.1.0',
+    cniVersion: '1.0.0',
     ips: [
       { address: '10.244.3.2/24', gateway: '10.244.3.1' },
       { address: 'fd00:3::2/64', gateway: 'fd00:3::1' },
