@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, DecodeError, IoError } from '../../core/errors';
+import { ConfigError } from '../../core/errors';
 import { cidrContains, formatCidr, formatIP, parseCidr } from '../../core/ip';
 import type { Cidr } from '../../core/ip';
 import { parseClusterPoolConfig } from '../../modes/cluster-pool/config';
@@ -18,6 +18,9 @@ import { storeOwner } from '../../modes/cluster-pool/claim';
 import { readLocalBlocks, writeLocalBlocks } from '../../modes/cluster-pool/local-blocks';
 import { openClusterStore } from '../../store/cluster/cluster-store';
 import { networkDir, withNetworkState } from '../../store/network-store';
+import { isObject } from '../../cni/json-fields';
+import { isNetworkName } from '../../cni/netconf';
+import { readConfigFile } from '../inspect/config-file';
 import type { CliIO, CommandRegistrar } from '../program';
 
 const DEFAULT_DATA_DIR = '/var/lib/cni/pod-ipam';
@@ -99,24 +102,11 @@ async function checkLocalState(dataDir: string, network: string, node: string, b
 
 /** Finds the cluster-pool ipam section of a .conflist or .conf file. */
 function loadConfig(file: string, node: string | undefined): { config: ClusterPoolConfig; network: string; dataDir: string } {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new IoError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw new DecodeError(`${file} is not JSON`, (e as Error).message);
-  }
-  const o = (typeof doc === 'object' && doc !== null ? doc : {}) as Record<string, unknown>;
-  const plugins = Array.isArray(o['plugins']) ? (o['plugins'] as unknown[]) : [o];
-  const ipam = plugins.map((p) => (p as { ipam?: unknown } | null)?.ipam).find((i) => (i as { mode?: unknown } | undefined)?.mode === 'cluster-pool') as Record<string, unknown> | undefined;
-  if (!ipam) throw new ConfigError('ipam.mode', `${file} has no plugin whose ipam.mode is "cluster-pool"`);
-  const network = o['name'];
-  if (typeof network !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(network)) throw new ConfigError('name', `${file}: the network name is missing or not a plain name`);
+  const entry = readConfigFile(file).entries.find((e) => isObject(e.conf.ipam) && e.conf.ipam.mode === 'cluster-pool');
+  if (!entry) throw new ConfigError('ipam.mode', `${file} has no plugin whose ipam.mode is "cluster-pool"`);
+  const ipam = entry.conf.ipam as Record<string, unknown>;
+  const network = entry.conf.name;
+  if (typeof network !== 'string' || !isNetworkName(network)) throw new ConfigError('name', `${file}: the network name is missing or not a plain name`);
   const dataDir = ipam['dataDir'] ?? DEFAULT_DATA_DIR;
   if (typeof dataDir !== 'string' || !dataDir.startsWith('/')) throw new ConfigError('ipam.dataDir', 'must be an absolute path');
   // --node names the node to act on; the config's own nodeName (this host) is beside the point.
