@@ -2,8 +2,9 @@
  * Tests are TypeScript compiled by swc (fast, no type check: `tsc --noEmit` is the type check).
  *
  * Two projects in one run: "node" runs every test, with process-level tests spawning the
- * Node.js bundle (dist/pod-ipam.cjs); "exe" runs the process-level tests again against the
- * single executable (dist/pod-ipam, compiled by Bun), since Bun's runtime is not Node's.
+ * Node.js bundle (dist/pod-ipam.cjs); "exe" runs the process-level tests (and the spawned
+ * reliability tests: chaos, mixed load, disk faults) again against the single executable
+ * (dist/pod-ipam, compiled by Bun), since Bun's runtime is not Node's.
  * test/e2e/reference-plugins.test.ts covers both builds itself (it changes host-wide
  * forwarding, so it must not run twice at once) and runs in "node" only.
  */
@@ -21,7 +22,7 @@ module.exports = {
     {
       ...common,
       displayName: 'exe',
-      testMatch: ['<rootDir>/test/process/**/*.test.ts', '<rootDir>/test/e2e/runtime.test.ts'],
+      testMatch: ['<rootDir>/test/process/**/*.test.ts', '<rootDir>/test/e2e/runtime.test.ts', '<rootDir>/test/reliability/{chaos,mixed-load,disk-faults}.test.ts'],
       setupFiles: ['<rootDir>/test/helpers/target-exe.ts'],
     },
   ],
