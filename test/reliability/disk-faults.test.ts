@@ -113,6 +113,12 @@ describeRoot('data directory faults', () => {
     }
     expect(refused).toBeGreaterThan(0);
 
+    // Releasing needs no space: DEL works on a full disk (a runtime cleaning up must not be stuck).
+    fillLeaving(0);
+    expect((await runPlugin({ command: 'DEL', containerId: 'before', stdin: conf })).code).toBe(0);
+    expect(fs.readdirSync(path.join(dataDir, 'testnet', 'ips'))).toEqual([]);
+    fs.rmSync(path.join(mnt, 'filler'));
+
     // Space is back: service is normal.
     const after = await runPlugin({ command: 'ADD', containerId: 'after', stdin: conf });
     expect(after.code).toBe(0);
