@@ -1,16 +1,9 @@
 /**
  * The one adapter between address strings and integers. Everything else in pod-ipam
  * works on `IP` values (family + bigint), so IPv4 and IPv6 share one code path.
- *
- * Parsing and formatting are written out here rather than taken from a library: this
- * file runs on every CNI call, and a general address library cost a few MiB of memory
- * and milliseconds of start-up per call (see BENCHMARKS.md). The accepted forms and the
- * output format are those of the `ip-address` package that served here before (test/core/
- * ip.test.ts compares the two on random input), because formatted addresses are file
- * names in the state directory: dotted-quad IPv4 without leading zeros; IPv6 in lower
- * case, leading zeros dropped, the longest run of two or more zero groups (the first on a
- * tie) written as "::", an embedded IPv4 tail accepted on input but never written.
+ * This is the only file that imports `ip-address`.
  */
+import { Address4, Address6 } from 'ip-address';
 
 export type Family = 4 | 6;
 
@@ -28,54 +21,12 @@ export interface Cidr {
 
 export const familyBits = (family: Family): number => (family === 4 ? 32 : 128);
 
-const OCTET = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-const GROUP = /^[0-9a-fA-F]{1,4}$/;
-
-function parseIPv4(text: string): bigint | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4 || !parts.every((p) => OCTET.test(p))) return undefined;
-  return parts.reduce((acc, p) => (acc << 8n) | BigInt(Number(p)), 0n);
-}
-
-function parseIPv6(text: string): bigint | undefined {
-  let groups: number[] = [];
-  let tail = text;
-  // An embedded IPv4 address stands for the last two groups.
-  const lastColon = text.lastIndexOf(':');
-  if (text.indexOf('.', lastColon) >= 0) {
-    const v4 = parseIPv4(text.slice(lastColon + 1));
-    if (v4 === undefined) return undefined;
-    tail = `${text.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
-    if (text.endsWith(':')) return undefined;
-  }
-  const halves = tail.split('::');
-  if (halves.length > 2) return undefined;
-  const toGroups = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const g = s.split(':');
-    return g.every((x) => GROUP.test(x)) ? g.map((x) => parseInt(x, 16)) : undefined;
-  };
-  const head = toGroups(halves[0]!);
-  if (!head) return undefined;
-  if (halves.length === 2) {
-    const rest = toGroups(halves[1]!);
-    if (!rest || head.length + rest.length > 7) return undefined;
-    groups = [...head, ...Array<number>(8 - head.length - rest.length).fill(0), ...rest];
-  } else {
-    if (head.length !== 8) return undefined;
-    groups = head;
-  }
-  return groups.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
-}
-
 /** Parses a bare address ("10.1.2.3", "fd00::5"); undefined when it is not one. */
 export function parseIP(text: string): IP | undefined {
   if (typeof text !== 'string' || text.includes('/') || text.includes('%') || text.trim() !== text) return undefined;
-  const v4 = parseIPv4(text);
-  if (v4 !== undefined) return { family: 4, value: v4 };
-  if (!text.includes(':')) return undefined;
-  const v6 = parseIPv6(text);
-  return v6 === undefined ? undefined : { family: 6, value: v6 };
+  if (Address4.isValid(text)) return { family: 4, value: new Address4(text).bigInt() };
+  if (text.includes(':') && Address6.isValid(text)) return { family: 6, value: new Address6(text).bigInt() };
+  return undefined;
 }
 
 export interface ParsedCidr {
@@ -106,19 +57,7 @@ export function parseIPWithOptionalPrefix(text: string): IP | undefined {
 }
 
 export function formatIP(ip: IP): string {
-  if (ip.family === 4) return [24n, 16n, 8n, 0n].map((s) => String((ip.value >> s) & 0xffn)).join('.');
-  const groups = Array.from({ length: 8 }, (_, i) => Number((ip.value >> BigInt(112 - 16 * i)) & 0xffffn));
-  // The longest run of at least two zero groups becomes "::" (the first one on a tie).
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j > i ? j : i + 1;
-  }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  return best < 0 ? hex(groups) : `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
+  return ip.family === 4 ? Address4.fromBigInt(ip.value).correctForm() : Address6.fromBigInt(ip.value).correctForm();
 }
 
 export function formatCidr(cidr: Cidr): string {

@@ -7,8 +7,14 @@
  * - `stale`: a holder killed by kill -9 stops refreshing the lock, and after this long
  *   the next caller takes it over, so a crash blocks others for a few seconds at most;
  * - `onCompromised` records the loss instead of throwing from a timer (proper-lockfile's
- *   default would crash the process mid-write); `assertHeld()` is checked before writes.
+ *   default would crash the process mid-write);
+ * - `assertHeld()`, called before every write, also looks at the lock on disk: the
+ *   refresh timer cannot run while the synchronous store code works, so a holder stalled
+ *   past the stale limit would otherwise write on after another process took the lock.
+ *   It refuses once our lock directory is gone or replaced (another inode), or has gone
+ *   unrefreshed so long that a takeover is imminent.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { lock as acquire } from 'proper-lockfile';
 import { TryAgainError, IoError } from '../core/errors';
@@ -26,8 +32,8 @@ export interface HeldLock {
 export async function lockDir(dir: string, timeoutMs = DEFAULT_LOCK_TIMEOUT_MS): Promise<HeldLock> {
   const lockfilePath = path.join(dir, '.lock');
   const deadline = Date.now() + timeoutMs;
-  let compromised: Error | undefined;
   for (let attempt = 0; ; attempt++) {
+    const tracker = new LockTracker(lockfilePath);
     try {
       const release = await acquire(dir, {
         lockfilePath,
@@ -35,16 +41,19 @@ export async function lockDir(dir: string, timeoutMs = DEFAULT_LOCK_TIMEOUT_MS):
         stale: STALE_MS,
         update: 1000,
         retries: 0,
-        onCompromised: (err) => {
-          compromised = err;
-        },
+        fs: tracker.fs,
+        onCompromised: (err) => tracker.compromise(err),
       });
+      tracker.confirm();
       return {
         assertHeld() {
-          if (compromised) throw new TryAgainError(`lost the lock on ${dir} while working (the process was stalled for over ${STALE_MS / 1000}s); retry`, compromised.message);
+          const why = tracker.lost();
+          if (why) throw new TryAgainError(`lost the lock on ${dir} while working (the process was stalled for about ${STALE_MS / 1000}s); retry`, why);
         },
         async release() {
-          await release().catch(() => undefined); // already taken over: nothing of ours to remove
+          // A lock taken over is the new holder's: removing it would let a third process in.
+          if (tracker.takenOver()) return;
+          await release().catch(() => undefined);
         },
       };
     } catch (e) {
@@ -63,6 +72,70 @@ export async function lockDir(dir: string, timeoutMs = DEFAULT_LOCK_TIMEOUT_MS):
     await sleep(Math.min(base + Math.random() * base * 4, deadline - now));
   }
 }
+
+/**
+ * Knows what our lock directory looks like on disk: proper-lockfile's own file calls go
+ * through `fs`, so every refresh we make is seen, and its mtime remembered. A different
+ * mtime means another process touched (took over) the lock; an old refresh means a
+ * takeover may come at any moment.
+ */
+class LockTracker {
+  readonly #file: string;
+  #compromised: Error | undefined;
+  #ownMtimeMs = Number.NaN;
+  #confirmedAt = 0;
+  readonly fs = {
+    mkdir: fs.mkdir,
+    stat: fs.stat,
+    rmdir: fs.rmdir,
+    realpath: fs.realpath,
+    utimes: (file: string, atime: Date, mtime: Date, callback: (err: NodeJS.ErrnoException | null) => void) =>
+      fs.utimes(file, atime, mtime, (err) => {
+        if (!err) this.confirm();
+        callback(err);
+      }),
+  };
+
+  constructor(file: string) {
+    this.#file = file;
+  }
+
+  /** Records the lock as ours as it stands on disk now (after taking or refreshing it). */
+  confirm(): void {
+    try {
+      this.#ownMtimeMs = fs.lstatSync(this.#file).mtimeMs;
+      this.#confirmedAt = Date.now();
+    } catch {
+      this.#ownMtimeMs = Number.NaN;
+    }
+  }
+
+  compromise(err: Error): void {
+    this.#compromised = err;
+  }
+
+  /** Why the lock can no longer be trusted for a write, or undefined while it is ours. */
+  lost(): string | undefined {
+    if (this.#compromised) return this.#compromised.message;
+    const taken = this.takenOver();
+    if (taken) return taken;
+    const age = Date.now() - this.#confirmedAt;
+    return age > STALE_MS - TAKEOVER_MARGIN_MS ? `the lock was last refreshed ${age} ms ago; another process may take it over` : undefined;
+  }
+
+  takenOver(): string | undefined {
+    let mtimeMs: number;
+    try {
+      mtimeMs = fs.lstatSync(this.#file).mtimeMs;
+    } catch {
+      return `${this.#file} was removed`;
+    }
+    return mtimeMs === this.#ownMtimeMs ? undefined : `${this.#file} was changed by another process`;
+  }
+}
+
+/** Stop writing this long before others may take a silent lock over. */
+const TAKEOVER_MARGIN_MS = 1000;
 
 const WRITE_ERRORS = new Set(['EROFS', 'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM']);
 
