@@ -24,7 +24,8 @@ import { sameAttachment } from '../core/attachment';
 import type { Attachment, Reservation } from '../core/attachment';
 import type { AllocationView } from '../core/allocator';
 import type { RangeSet } from '../core/range-set';
-import { describeRange } from '../core/range';
+import { Cursor } from './cursor';
+import type { CursorUpdate } from './cursor';
 import { ensurePrivateDir, errno, readFileNoFollow, removeFile, syncDir, writeFileDurable } from './durable-file';
 
 interface AttachmentRecord {
@@ -37,15 +38,14 @@ interface AttachmentRecord {
 export class NetworkState implements AllocationView {
   readonly #ipsDir: string;
   readonly #attachmentsDir: string;
-  readonly #cursorFile: string;
+  readonly #cursor: Cursor;
   readonly #beforeWrite: () => void;
-  #cursor: Record<string, string> | undefined;
 
   /** @param beforeWrite called before every change; throws when the lock was lost. */
   constructor(stateDir: string, beforeWrite: () => void) {
     this.#ipsDir = path.join(stateDir, 'ips');
     this.#attachmentsDir = path.join(stateDir, 'attachments');
-    this.#cursorFile = path.join(stateDir, 'cursor.json');
+    this.#cursor = new Cursor(stateDir);
     this.#beforeWrite = beforeWrite;
     ensurePrivateDir(this.#ipsDir);
     ensurePrivateDir(this.#attachmentsDir);
@@ -56,8 +56,7 @@ export class NetworkState implements AllocationView {
   }
 
   lastReserved(index: number, set: RangeSet): IP | undefined {
-    const last = this.#readCursor()[fingerprint(index, set)];
-    return last === undefined ? undefined : parseIP(last);
+    return this.#cursor.lastReserved(index, set);
   }
 
   /**
@@ -84,7 +83,7 @@ export class NetworkState implements AllocationView {
    * Addresses it already holds are kept. On failure, what this call wrote is undone.
    * @throws StoreWriteError, TryAgainError (lock lost), AddressTakenError-like CorruptStateError if a file appeared under us
    */
-  reserve(attachment: Attachment, ips: readonly IP[], cursorSets: readonly { index: number; set: RangeSet; ip: IP }[]): void {
+  reserve(attachment: Attachment, ips: readonly IP[], cursorSets: readonly CursorUpdate[]): void {
     this.#beforeWrite();
     const since = new Date().toISOString();
     const record: AttachmentRecord = { containerId: attachment.containerId, ifname: attachment.ifname, ips: ips.map(formatIP), since };
@@ -104,7 +103,7 @@ export class NetworkState implements AllocationView {
         claimed.push(text);
       }
       syncDir(this.#ipsDir);
-      this.#writeCursor(cursorSets);
+      this.#cursor.write(cursorSets);
     } catch (e) {
       // Undo everything this call wrote (a full disk can fail any of the writes), so a
       // failed ADD leaves the state exactly as it found it. Best effort: the original
@@ -209,32 +208,6 @@ export class NetworkState implements AllocationView {
     return path.join(this.#attachmentsDir, safe);
   }
 
-  #readCursor(): Record<string, string> {
-    if (!this.#cursor) {
-      const content = readFileNoFollow(this.#cursorFile);
-      let parsed: unknown;
-      try {
-        parsed = content === undefined ? {} : JSON.parse(content);
-      } catch {
-        parsed = {}; // only a hint for round-robin: losing it changes no reservation
-      }
-      this.#cursor = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, string>) : {};
-    }
-    return this.#cursor;
-  }
-
-  #writeCursor(sets: readonly { index: number; set: RangeSet; ip: IP }[]): void {
-    if (sets.length === 0) return;
-    const cursor = { ...this.#readCursor() };
-    for (const { index, set, ip } of sets) cursor[fingerprint(index, set)] = formatIP(ip);
-    this.#cursor = cursor;
-    // No fsync at all: the cursor is a hint (an unreadable one reads as empty, see
-    // #readCursor), so after a power loss an old, empty or missing cursor only moves
-    // round-robin back; a rename still never leaves a torn file after kill -9. One fsync
-    // fewer per ADD (BENCHMARKS.md); reservations keep every fsync.
-    writeFileDurable(this.#cursorFile, JSON.stringify(cursor), { syncDir: false, syncFile: false });
-  }
-
   #listNames(dir: string): string[] {
     try {
       return fs.readdirSync(dir).filter((n) => !n.startsWith('.tmp-'));
@@ -244,9 +217,6 @@ export class NetworkState implements AllocationView {
     }
   }
 }
-
-/** The cursor is tagged with its range set, so a changed range set starts afresh. */
-const fingerprint = (index: number, set: RangeSet): string => `${index}:${set.map(describeRange).join(',')}`;
 
 function parseJson(content: string, file: string): unknown {
   try {
