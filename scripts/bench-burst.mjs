@@ -10,13 +10,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { option, median } from './lib/bench-util.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
-const rounds = Number(arg('rounds', '5'));
-const pods = Number(arg('pods', '100'));
+const rounds = Number(option('rounds', '5'));
+const pods = Number(option('pods', '100'));
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const HOST_LOCAL = '/usr/lib/cni/host-local';
 const contenders = [
@@ -78,10 +75,6 @@ for (let r = 0; r < rounds; r++) {
 fs.rmSync(work, { recursive: true, force: true });
 const loadAfter = os.loadavg();
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const hl = samples.get('host-local');
 console.log(`# burst: ${pods} concurrent ADDs into a /24, then ${pods} concurrent DELs; ${rounds} rounds, ${os.cpus().length} cores, ${new Date().toISOString()}, load average ${loadBefore[0].toFixed(1)} before, ${loadAfter[0].toFixed(1)} after\n`);
 console.log(`| contender | ${pods} ADDs, median ms | ${pods} DELs, median ms | distinct addresses | ADD vs host-local | DEL vs host-local |`);

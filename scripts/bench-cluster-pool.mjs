@@ -17,16 +17,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
+import { option, median } from './lib/bench-util.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
-const nodes = Number(arg('nodes', '200'));
-const rounds = Number(arg('rounds', '3'));
+const nodes = Number(option('nodes', '200'));
+const rounds = Number(option('rounds', '3'));
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const exe = path.join(root, 'dist/pod-ipam');
-const target = arg('target', fs.existsSync(exe) ? 'exe' : 'node');
+const target = option('target', fs.existsSync(exe) ? 'exe' : 'node');
 const cmd = target === 'exe' ? [exe] : [process.execPath, path.join(root, 'dist/pod-ipam.cjs')];
 if (!fs.existsSync('/usr/bin/etcd')) {
   console.log('bench-cluster-pool: skipped, etcd is not installed (apt-get install etcd-server)');
@@ -148,10 +145,6 @@ try {
   await etcd.stop();
   fs.rmSync(work, { recursive: true, force: true });
 }
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 console.log(`# cluster-pool: ${nodes} nodes claim a /24 of 10.64.0.0/16 at once from one etcd (${target}); ${rounds} rounds, ${os.cpus().length} cores, ${new Date().toISOString()}, load average ${os.loadavg()[0].toFixed(1)}\n`);
 console.log('| measure | median | all rounds |');
 console.log('| --- | ---: | --- |');

@@ -17,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { median } from './lib/bench-util.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const exe = process.env.POD_IPAM_TARGET === 'exe';
@@ -64,11 +65,6 @@ function run(containerId, ipam, extraEnv = {}) {
   });
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
 
 const cases = {
   'node-local (baseline)': (i) => run(`nl-${i}`, { mode: 'node-local', dataDir: path.join(work, 'nl'), ranges: [[{ subnet: '10.1.0.0/16' }], [{ subnet: 'fd00:1::/64' }]] }),

@@ -16,13 +16,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { option, median } from './lib/bench-util.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
-const rounds = Number(arg('rounds', '15'));
-const sizes = arg('sizes', '0,250,10000').split(',').map(Number);
+const rounds = Number(option('rounds', '15'));
+const sizes = option('sizes', '0,250,10000').split(',').map(Number);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const HOST_LOCAL = '/usr/lib/cni/host-local';
 if (!fs.existsSync('/usr/bin/time')) throw new Error('GNU time is needed for peak memory: apt-get install time');
@@ -120,10 +117,6 @@ for (let r = 0; r < rounds; r++) {
 fs.rmSync(work, { recursive: true, force: true });
 const loadAfter = os.loadavg();
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const fmt = (x) => x.toFixed(1);
 const bunVersion = (() => {
   try {

@@ -19,15 +19,12 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { option } from './lib/bench-util.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
-const seconds = Number(arg('seconds', '60'));
-const parallel = Number(arg('parallel', '6'));
-const containers = Number(arg('containers', '24'));
-const target = arg('target', process.env.POD_IPAM_TARGET ?? 'node');
+const seconds = Number(option('seconds', '60'));
+const parallel = Number(option('parallel', '6'));
+const containers = Number(option('containers', '24'));
+const target = option('target', process.env.POD_IPAM_TARGET ?? 'node');
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const cmd = target === 'exe' ? [path.join(root, 'dist/pod-ipam')] : [process.execPath, path.join(root, 'dist/pod-ipam.cjs')];
 const STALE_MS = 4000; // src/store/lock.ts
