@@ -145,11 +145,21 @@ export class NetworkState implements AllocationView {
     return reservation;
   }
 
-  /** Every reservation of the network. Reads every address file: for GC, STATUS and operators only. */
-  reservations(): Reservation[] {
+  /**
+   * Every reservation of the network. Reads every address file: for GC, STATUS and operators only.
+   * With `onCorrupt`, a corrupt address file is reported to it and skipped instead of thrown.
+   */
+  reservations(onCorrupt?: (error: CorruptStateError) => void): Reservation[] {
     return this.#listNames(this.#ipsDir).flatMap((name) => {
-      const r = this.#readReservation(name);
-      return r ? [r] : [];
+      try {
+        const r = this.#readReservation(name);
+        return r ? [r] : [];
+      } catch (e) {
+        // GC goes on past a corrupt file (and reports it); every other reader stops.
+        if (!(onCorrupt && e instanceof CorruptStateError)) throw e;
+        onCorrupt(e);
+        return [];
+      }
     });
   }
 

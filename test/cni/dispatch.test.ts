@@ -90,6 +90,16 @@ describe('GC', () => {
     expect(fs.readdirSync(path.join(dataDir, 'testnet', 'attachments'))).toEqual([]);
   });
 
+  test('goes on past a corrupt reservation file and reports it (code 103)', async () => {
+    const conf = nodeLocalConf(dataDir);
+    for (const id of ['a', 'b', 'c']) await call('ADD', conf, { CNI_CONTAINERID: id });
+    fs.writeFileSync(path.join(dataDir, 'testnet', 'ips', '10.1.2.3'), '{torn');
+    const out = await call('GC', { ...conf, 'cni.dev/valid-attachments': [] });
+    expect(out.json.code).toBe(103);
+    expect(out.json.details).toContain('10.1.2.3');
+    expect(fs.readdirSync(path.join(dataDir, 'testnet', 'ips'))).toEqual(['10.1.2.3']);
+  });
+
   test('a missing list is not an empty list', async () => {
     const conf = nodeLocalConf(dataDir);
     await call('ADD', conf);

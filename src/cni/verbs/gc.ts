@@ -3,7 +3,7 @@
  * It keeps going past a failing entry and reports all failures at the end.
  */
 import * as fs from 'node:fs';
-import { ConfigError, StoreWriteError } from '../../core/errors';
+import { ConfigError, CorruptStateError, StoreWriteError } from '../../core/errors';
 import { describeAttachment } from '../../core/attachment';
 import { formatIP } from '../../core/ip';
 import { networkDir, withNetworkState } from '../../store/network-store';
@@ -15,20 +15,26 @@ import type { CniRequest } from '../request';
 export async function gc(req: CniRequest): Promise<undefined> {
   const valid = validAttachments(req.conf.raw);
   if (!fs.existsSync(networkDir(req.common.dataDir, req.conf.name))) return undefined;
-  const failures = await withNetworkState(storeOptions(req), (state) => {
-    const problems: string[] = [];
-    for (const r of state.reservations()) {
+  const { corrupt, failures } = await withNetworkState(storeOptions(req), (state) => {
+    const corrupt: string[] = [];
+    const failures: string[] = [];
+    for (const r of state.reservations((e) => corrupt.push(e.message))) {
       if (valid.has(key(r.owner.containerId, r.owner.ifname))) continue;
       try {
         state.releaseAddress(r.ip);
         req.logger.debug(`GC released ${formatIP(r.ip)} of ${describeAttachment(r.owner)}`);
       } catch (e) {
-        problems.push(`${formatIP(r.ip)}: ${e instanceof Error ? e.message : String(e)}`);
+        failures.push(`${formatIP(r.ip)}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-    state.sweep();
-    return problems;
+    try {
+      state.sweep();
+    } catch (e) {
+      failures.push(`cleanup: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return { corrupt, failures };
   });
+  if (corrupt.length > 0) throw new CorruptStateError(`GC skipped ${corrupt.length} corrupt reservation file(s) and released the rest`, [...corrupt, ...failures].join('; '));
   if (failures.length > 0) throw new StoreWriteError(`GC could not release ${failures.length} address(es)`, failures.join('; '));
   return undefined;
 }
