@@ -6,7 +6,6 @@ import { PodIpamError } from '../core/errors';
 
 export const CNI_CODES: Readonly<Record<string, number>> = {
   INCOMPATIBLE_VERSION: 1,
-  UNSUPPORTED_FIELD: 2,
   UNKNOWN_CONTAINER: 3,
   INVALID_ENV: 4,
   IO: 5,

@@ -37,10 +37,3 @@ export function optionalNumber(obj: JsonObject, key: string, path: string, min: 
   }
   return v;
 }
-
-export function optionalBoolean(obj: JsonObject, key: string, path: string): boolean | undefined {
-  const v = obj[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw new ConfigError(at(path, key), `must be true or false, not ${JSON.stringify(v)}`);
-  return v;
-}

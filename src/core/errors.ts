@@ -23,13 +23,6 @@ export class ConfigError extends PodIpamError {
   }
 }
 
-/** A configuration field is understood but its value is not supported. */
-export class UnsupportedFieldError extends PodIpamError {
-  constructor(path: string, value: string, details = '') {
-    super('UNSUPPORTED_FIELD', `${path}: unsupported value ${JSON.stringify(value)}`, details);
-  }
-}
-
 /** The input is not decodable (stdin is not JSON, or not an object). */
 export class DecodeError extends PodIpamError {
   constructor(message: string, details = '') {

@@ -7,11 +7,9 @@ import type { ConfigIssues } from './config-issues';
 import { ConfigError } from './errors';
 import { canonicalizeRange, describeRange, rangeContains, rangesOverlap } from './range';
 import type { RawRange, Range } from './range';
-import type { Family, IP } from './ip';
+import type { IP } from './ip';
 
 export type RangeSet = readonly Range[];
-
-export const rangeSetFamily = (set: RangeSet): Family => (set[0]?.subnet.family ?? 4);
 
 /**
  * Canonicalizes every range and checks the sets against each other. With `issues`, every
@@ -49,14 +47,6 @@ export function canonicalizePlaced(raw: readonly (readonly RawRange[])[], path: 
 
 /** The range sets without their paths; sets left empty by collected errors are dropped. */
 export const unplace = (sets: readonly (readonly PlacedRange[])[]): RangeSet[] => sets.filter((set) => set.length > 0).map((set) => set.map((p) => p.range));
-
-/**
- * @throws ConfigError on mixed families inside a set or any overlap between ranges
- * (with `issues`, records each one instead).
- */
-export function validateRangeSets(sets: readonly RangeSet[], path: string, issues?: ConfigIssues): void {
-  checkRangeSets(sets.map((set, i) => set.map((range, j) => ({ range, where: `${path}[${i}][${j}]` }))), issues);
-}
 
 export interface PlacedRange {
   readonly range: Range;

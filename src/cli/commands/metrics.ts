@@ -73,6 +73,8 @@ export const registerMetrics: CommandRegistrar = (program: Command, io: CliIO) =
       io.stdout(text);
       return;
     }
+    // Not the store's writeFileDurable: that makes 0600 files, and node_exporter usually
+    // reads the textfile directory as another user; the rename alone keeps reads whole.
     const tmp = path.join(path.dirname(options.output), `.${path.basename(options.output)}.tmp-${process.pid}`);
     try {
       fs.writeFileSync(tmp, text);

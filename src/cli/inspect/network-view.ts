@@ -6,7 +6,7 @@
 import type { Reservation } from '../../core/attachment';
 import { cidrLast, cidrContains, formatCidr, formatIP } from '../../core/ip';
 import type { Cidr } from '../../core/ip';
-import { describeRange, rangeCapacity, rangeContains } from '../../core/range';
+import { rangeCapacity, rangeContains } from '../../core/range';
 import type { Range } from '../../core/range';
 import { readNetworkRecord } from '../../store/network-record';
 import { withNetworkState } from '../../store/network-store';
@@ -123,5 +123,3 @@ function reservationView(r: Reservation, ranges: readonly Range[]): ReservationV
   const range = ranges.find((x) => rangeContains(x, r.ip));
   return { address: formatIP(r.ip), containerId: r.owner.containerId, ifname: r.owner.ifname, since: r.since, range: range ? formatCidr(range.subnet) : null };
 }
-
-export const describeRanges = (ranges: readonly Range[]): string => ranges.map(describeRange).join(', ');
