@@ -1,29 +1,21 @@
 /**
  * Tests are TypeScript compiled by swc (fast, no type check: `tsc --noEmit` is the type check).
  *
- * Two projects in one run: "node" runs every test, with process-level tests spawning the
- * Node.js bundle (dist/pod-ipam.cjs); "exe" runs the process-level tests (and the spawned
- * reliability tests: chaos, mixed load, disk faults) again against the single executable
- * (dist/pod-ipam, compiled by Bun), since Bun's runtime is not Node's.
- * test/e2e/reference-plugins.test.ts covers both builds itself (it changes host-wide
- * forwarding, so it must not run twice at once) and runs in "node" only.
+ * Process-level tests (test/process, test/reliability, test/e2e, test/cli, the modes'
+ * plugin tests) spawn the single executable dist/pod-ipam, the plugin, exactly as a
+ * runtime does. Tests that run src/ inside the jest process (core, protocol, store) run
+ * under Node.js, which cannot reach flock(2) (it is called through bun:ffi): for them
+ * src/store/flock.ts is replaced by an in-process lock with the same contract
+ * (test/helpers/in-process-flock.ts says why).
  */
-const common = {
-  testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }] },
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-};
-
 module.exports = {
   testTimeout: 60000,
-  projects: [
-    { ...common, displayName: 'node', testMatch: ['**/*.test.ts'] },
-    {
-      ...common,
-      displayName: 'exe',
-      testMatch: ['<rootDir>/test/process/**/*.test.ts', '<rootDir>/test/e2e/runtime.test.ts', '<rootDir>/test/reliability/{chaos,mixed-load,disk-faults}.test.ts'],
-      setupFiles: ['<rootDir>/test/helpers/target-exe.ts'],
-    },
-  ],
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }] },
+  moduleNameMapper: {
+    '^\\./flock$': '<rootDir>/test/helpers/in-process-flock.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
 };

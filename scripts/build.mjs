@@ -69,6 +69,8 @@ const result = await build({
   legalComments: 'none',
   define: { __POD_IPAM_VERSION__: JSON.stringify(pkg.version) },
   // Start-up is most of a CNI call's cost: see scripts/shims/graceful-fs.cjs.
+  // Bun's FFI (flock(2), src/store/flock.ts) exists only inside the executable.
+  external: ['bun:ffi'],
   alias: { 'graceful-fs': path.join(ROOT, 'scripts', 'shims', 'graceful-fs.cjs') },
   banner: { js: `#!/usr/bin/env node${instrument ? `\n${loadReporter}` : ''}` },
   plugins: instrument ? [recordLoads] : [],

@@ -4,7 +4,7 @@ import type { ConfigIssues } from '../core/config-issues';
 import { ConfigError } from '../core/errors';
 import { formatCidr, formatIP, parseCidr, parseIP } from '../core/ip';
 import type { Cidr } from '../core/ip';
-import { DEFAULT_LOCK_TIMEOUT_MS } from '../store/lock';
+import { DEFAULT_LOCK_TIMEOUT_MS } from '../store/network-lock';
 import { isObject, optionalArray, optionalNumber, optionalString } from './json-fields';
 import type { JsonObject } from './json-fields';
 

@@ -1,5 +1,6 @@
 /** An attachment is what owns addresses: the pair (CNI_CONTAINERID, CNI_IFNAME). */
 import type { IP } from './ip';
+import type { PodIdentity } from './pod';
 
 export interface Attachment {
   readonly containerId: string;
@@ -17,4 +18,6 @@ export interface Reservation {
   readonly owner: Attachment;
   /** ISO 8601 time of the reservation. */
   readonly since: string;
+  /** The pod the runtime named when the address was reserved, if it named one. */
+  readonly pod?: PodIdentity;
 }

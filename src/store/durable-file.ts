@@ -11,17 +11,6 @@ import { IoError, StoreWriteError } from '../core/errors';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = fs.constants;
 
-/** Creates `dir` (and parents) with mode 0700 and refuses it if it is a symlink or not a directory. */
-export function ensurePrivateDir(dir: string): void {
-  try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    throw writeError(`cannot create the state directory ${dir}`, e);
-  }
-  const st = fs.lstatSync(dir);
-  if (!st.isDirectory()) throw new IoError(`${dir} is not a directory (a symlink or file stands in its place); remove it`);
-}
-
 /** Reads a file without following a symlink; undefined when it does not exist. */
 export function readFileNoFollow(file: string): string | undefined {
   let fd: number;
@@ -110,6 +99,23 @@ export function syncDir(dir: string): void {
  * directory. Not node:crypto on purpose: loading it costs ~10 ms of start-up under Bun.
  */
 const tmpSuffix = (): string => `${process.pid.toString(36)}-${Math.floor(Math.random() * 2 ** 48).toString(36)}`;
+
+/**
+ * Whether `name` is a temp file (see tmpSuffix) whose writer is gone, so that a sweep never
+ * removes the temp file of a call still in flight. A recycled pid only delays the removal.
+ */
+export function isTempOfDeadProcess(name: string): boolean {
+  if (!name.startsWith('.tmp-')) return false;
+  const parts = name.split('-');
+  const pid = Number.parseInt(parts[parts.length - 2] ?? '', 36);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return errno(e) === 'ESRCH';
+  }
+}
 
 export const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));

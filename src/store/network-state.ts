@@ -1,19 +1,16 @@
 /**
- * The on-disk state of one network, read and changed under its lock.
+ * The on-disk state of one network:
  *
  *   <dataDir>/<network>/ips/<address>          who holds the address (the truth)
  *   <dataDir>/<network>/attachments/<cid>:<if> which addresses an attachment holds (an index)
  *   <dataDir>/<network>/cursor.json            last address handed out per range set
+ *   <dataDir>/<network>/lock                   the network's flock(2) lock
  *
- * Each ADD, DEL and CHECK touches a handful of files whatever the number of live
- * allocations (host-local reads every file of the network on each DEL and CHECK).
- *
- * Crash safety comes from the order of writes. ADD writes the attachment's index first,
- * then claims each address file (link(), which never replaces an existing file); DEL
- * removes the address files first, then the index. So a kill -9 at any point leaves at
- * worst an index naming an address it does not hold, which every reader verifies against
- * the address file; never an address file nobody can find (a leak) and never one address
- * in two files (a duplicate).
+ * Reads need no lock: every change is one atomic rename, link or unlink, so a reader sees
+ * a file whole or not at all. Writes that decide who holds an address happen under the
+ * lock (network-store.ts says which writes may follow it). Each ADD, DEL and CHECK reads a
+ * handful of files whatever the number of live allocations; only an index left as an
+ * intent by a crash (or torn by a power loss) makes its reader scan `ips/`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -26,29 +23,33 @@ import type { AllocationView } from '../core/allocator';
 import type { RangeSet } from '../core/range-set';
 import { Cursor } from './cursor';
 import type { CursorUpdate } from './cursor';
-import { ensurePrivateDir, errno, readFileNoFollow, removeFile, syncDir, writeFileDurable } from './durable-file';
+import { errno, isTempOfDeadProcess, readFileNoFollow, removeFile, syncDir, writeError } from './durable-file';
+import { parseRecord } from './state-records';
+import type { AttachmentRecord } from './state-records';
 
-interface AttachmentRecord {
-  containerId: string;
-  ifname: string;
-  ips: string[];
-  since: string;
+export interface HeldAddresses {
+  /** Addresses the attachment holds (confirmed by the address files). */
+  readonly ips: IP[];
+  /** Addresses its index names that it does not hold (a crash, or GC or an operator released them). */
+  readonly stale: IP[];
+  /** Whether it has an index entry at all. */
+  readonly indexed: boolean;
 }
 
-export class NetworkState implements AllocationView {
-  readonly #ipsDir: string;
-  readonly #attachmentsDir: string;
-  readonly #cursor: Cursor;
-  readonly #beforeWrite: () => void;
+/** An index entry: its record, or 'unreadable' when the file exists but does not parse. */
+export type IndexEntry = AttachmentRecord | 'unreadable' | undefined;
 
-  /** @param beforeWrite called before every change; throws when the lock was lost. */
-  constructor(stateDir: string, beforeWrite: () => void) {
-    this.#ipsDir = path.join(stateDir, 'ips');
-    this.#attachmentsDir = path.join(stateDir, 'attachments');
-    this.#cursor = new Cursor(stateDir);
-    this.#beforeWrite = beforeWrite;
-    ensurePrivateDir(this.#ipsDir);
-    ensurePrivateDir(this.#attachmentsDir);
+export class NetworkState implements AllocationView {
+  readonly dir: string;
+  readonly ipsDir: string;
+  readonly attachmentsDir: string;
+  readonly #cursor: Cursor;
+
+  constructor(dir: string) {
+    this.dir = dir;
+    this.ipsDir = path.join(dir, 'ips');
+    this.attachmentsDir = path.join(dir, 'attachments');
+    this.#cursor = new Cursor(dir);
   }
 
   ownerOf(ip: IP): Attachment | undefined {
@@ -59,103 +60,50 @@ export class NetworkState implements AllocationView {
     return this.#cursor.lastReserved(index, set);
   }
 
-  /**
-   * The addresses `attachment` holds, as recorded in its index and confirmed by the
-   * address files. `stale` lists indexed addresses it does not hold (a crash mid-ADD or
-   * mid-DEL, or the address released by GC or an operator).
-   */
-  held(attachment: Attachment): { ips: IP[]; stale: IP[]; indexed: boolean } {
-    const record = this.#readAttachment(attachment);
-    if (!record) return { ips: [], stale: [], indexed: false };
+  /** The index file of `a`. Names are limited to 255 bytes; container IDs are not. */
+  indexFile(a: Attachment): string {
+    const name = `${a.containerId}:${a.ifname}`;
+    // node:crypto is loaded only for such names: it costs ~10 ms of start-up under Bun.
+    const safe = Buffer.byteLength(name) <= 200 ? name : `sha256-${(require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(name).digest('hex')}`;
+    return path.join(this.attachmentsDir, safe);
+  }
+
+  readIndex(a: Attachment): IndexEntry {
+    const content = readFileNoFollow(this.indexFile(a));
+    if (content === undefined) return undefined;
+    const record = parseRecord(content);
+    if (!record) return 'unreadable';
+    return sameAttachment(record, a) ? record : undefined;
+  }
+
+  /** What `a` holds. An intent or unreadable index is resolved against `ips/` (a scan). */
+  held(a: Attachment, index: IndexEntry = this.readIndex(a)): HeldAddresses {
+    if (index === undefined) return { ips: [], stale: [], indexed: false };
+    if (index === 'unreadable' || index.claiming || !index.ips) {
+      // A corrupt file elsewhere cannot be known to be this attachment's: skip it here.
+      const ips = this.reservations(() => undefined).filter((r) => sameAttachment(r.owner, a)).map((r) => r.ip);
+      return { ips, stale: [], indexed: true };
+    }
     const ips: IP[] = [];
     const stale: IP[] = [];
-    for (const text of record.ips) {
+    for (const text of index.ips) {
       const ip = parseIP(text);
-      if (!ip) throw new CorruptStateError(`attachment record ${this.#attachmentFile(attachment)} holds ${JSON.stringify(text)}, not an address`, 'inspect or remove the file; pod-ipam will not guess');
-      const owner = this.ownerOf(ip);
-      (owner && sameAttachment(owner, attachment) ? ips : stale).push(ip);
+      const owner = ip && this.ownerOf(ip);
+      if (ip) (owner && sameAttachment(owner, a) ? ips : stale).push(ip);
     }
     return { ips, stale, indexed: true };
   }
 
   /**
-   * Durably reserves `ips` for `attachment` (index first, then the address files).
-   * Addresses it already holds are kept. On failure, what this call wrote is undone.
-   * @throws StoreWriteError, TryAgainError (lock lost), AddressTakenError-like CorruptStateError if a file appeared under us
-   */
-  reserve(attachment: Attachment, ips: readonly IP[], cursorSets: readonly CursorUpdate[]): void {
-    this.#beforeWrite();
-    const since = new Date().toISOString();
-    const record: AttachmentRecord = { containerId: attachment.containerId, ifname: attachment.ifname, ips: ips.map(formatIP), since };
-    const indexFile = this.#attachmentFile(attachment);
-    const previousIndex = readFileNoFollow(indexFile);
-    writeFileDurable(indexFile, JSON.stringify(record));
-    const claimed: string[] = [];
-    try {
-      for (const text of record.ips) {
-        const owner = this.#readReservation(text)?.owner;
-        if (owner && sameAttachment(owner, attachment)) continue;
-        this.#beforeWrite();
-        const content = JSON.stringify({ containerId: attachment.containerId, ifname: attachment.ifname, since });
-        if (!writeFileDurable(path.join(this.#ipsDir, text), content, { exclusive: true, syncDir: false })) {
-          throw new CorruptStateError(`address ${text} was reserved by another process while this one held the lock`, 'the lock was taken over; retry the call');
-        }
-        claimed.push(text);
-      }
-      syncDir(this.#ipsDir);
-      this.#cursor.write(cursorSets);
-    } catch (e) {
-      // Undo everything this call wrote (a full disk can fail any of the writes), so a
-      // failed ADD leaves the state exactly as it found it. Best effort: the original
-      // error is the one to report, and readers ignore an index the address files deny.
-      try {
-        for (const text of claimed) removeFile(path.join(this.#ipsDir, text));
-        if (previousIndex === undefined) removeFile(indexFile);
-        else writeFileDurable(indexFile, previousIndex);
-      } catch {
-        // reported below: the write that failed first
-      }
-      throw e;
-    }
-  }
-
-  /** Releases every address `attachment` holds and its index. Returns what was released. */
-  release(attachment: Attachment): IP[] {
-    const { ips, indexed } = this.held(attachment);
-    if (!indexed) return [];
-    this.#beforeWrite();
-    for (const ip of ips) removeFile(path.join(this.#ipsDir, formatIP(ip)));
-    if (ips.length > 0) syncDir(this.#ipsDir);
-    removeFile(this.#attachmentFile(attachment));
-    syncDir(this.#attachmentsDir);
-    return ips;
-  }
-
-  /** Releases one address whoever holds it (operator and GC use). */
-  releaseAddress(ip: IP): Reservation | undefined {
-    const text = formatIP(ip);
-    const reservation = this.#readReservation(text);
-    if (!reservation) return undefined;
-    this.#beforeWrite();
-    removeFile(path.join(this.#ipsDir, text));
-    syncDir(this.#ipsDir);
-    // Drop the owner's index once it holds nothing any more.
-    const { ips } = this.held(reservation.owner);
-    if (ips.length === 0 && removeFile(this.#attachmentFile(reservation.owner))) syncDir(this.#attachmentsDir);
-    return reservation;
-  }
-
-  /**
-   * Every reservation of the network. Reads every address file: for GC, STATUS and operators only.
-   * With `onCorrupt`, a corrupt address file is reported to it and skipped instead of thrown.
+   * Every reservation of the network: reads every address file (GC, STATUS, operators, and
+   * the rare index scan). With `onCorrupt`, a corrupt file is reported to it and skipped.
    */
   reservations(onCorrupt?: (error: CorruptStateError) => void): Reservation[] {
-    return this.#listNames(this.#ipsDir).flatMap((name) => {
+    return listNames(this.ipsDir).flatMap((name) => {
       try {
         const r = this.#readReservation(name);
         return r ? [r] : [];
       } catch (e) {
-        // GC goes on past a corrupt file (and reports it); every other reader stops.
         if (!(onCorrupt && e instanceof CorruptStateError)) throw e;
         onCorrupt(e);
         return [];
@@ -163,75 +111,122 @@ export class NetworkState implements AllocationView {
     });
   }
 
-  /** Attachments that have an index entry (possibly holding nothing after a crash). */
-  indexedAttachments(): Attachment[] {
-    return this.#listNames(this.#attachmentsDir).flatMap((name) => {
-      const record = this.#parseAttachment(path.join(this.#attachmentsDir, name));
-      return record ? [{ containerId: record.containerId, ifname: record.ifname }] : [];
+  /** Attachments with an index entry (possibly an intent holding nothing after a crash). */
+  indexedAttachments(): { attachment: Attachment; intent: boolean }[] {
+    return listNames(this.attachmentsDir).flatMap((name) => {
+      const record = parseRecord(readFileNoFollow(path.join(this.attachmentsDir, name)) ?? '');
+      return record ? [{ attachment: { containerId: record.containerId, ifname: record.ifname }, intent: record.claiming === true }] : [];
     });
   }
 
-  /** Removes index entries that hold no address and temp files left by killed processes. */
-  sweep(): void {
-    this.#beforeWrite();
-    for (const a of this.indexedAttachments()) {
-      if (this.held(a).ips.length === 0) removeFile(this.#attachmentFile(a));
+  // ---- Changes: the caller holds the network's lock. ----
+
+  /**
+   * Claims `ip` by hard-linking the attachment's intent file as `ips/<ip>`: link() never
+   * replaces an existing file, so a claim cannot overwrite another holder's.
+   * @returns false when the address file exists already
+   * @throws StoreWriteError, or ENOENT (as a raw error) when the intent file is gone
+   */
+  claim(ip: IP, intentFile: string): boolean {
+    try {
+      fs.linkSync(intentFile, path.join(this.ipsDir, formatIP(ip)));
+      return true;
+    } catch (e) {
+      if (errno(e) === 'EEXIST') return false;
+      if (errno(e) === 'ENOENT') throw e;
+      throw writeError(`cannot reserve ${formatIP(ip)} in ${this.ipsDir}`, e);
     }
-    for (const dir of [this.#ipsDir, this.#attachmentsDir, path.dirname(this.#ipsDir)]) {
-      for (const name of fs.readdirSync(dir)) if (name.startsWith('.tmp-')) removeFile(path.join(dir, name));
-      syncDir(dir);
+  }
+
+  /** Removes an address file; false when there was none. Durable after `syncAddresses()`. */
+  unlinkAddress(ip: IP): boolean {
+    return removeFile(path.join(this.ipsDir, formatIP(ip)));
+  }
+
+  /** Moves round-robin on. A hint: a failure to write it is not the call's failure. */
+  moveCursor(updates: readonly CursorUpdate[], onError: (message: string) => void): void {
+    try {
+      this.#cursor.write(updates);
+    } catch (e) {
+      onError(`cannot move the round-robin cursor: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * Releases `toRelease` (GC, operators): unlinks their address files, then drops the index
+   * of every owner left holding nothing in `all` (the reservations read under this lock).
+   * Keeps going past failures and returns them. Durable after `syncAddresses()`.
+   */
+  releaseAll(toRelease: readonly Reservation[], all: readonly Reservation[]): { released: Reservation[]; failures: string[] } {
+    const released: Reservation[] = [];
+    const failures: string[] = [];
+    for (const r of toRelease) {
+      try {
+        this.unlinkAddress(r.ip);
+        released.push(r);
+      } catch (e) {
+        failures.push(`${formatIP(r.ip)}: ${(e as Error).message}`);
+      }
+    }
+    const gone = new Set(released.map((r) => formatIP(r.ip)));
+    const stillHolding = new Set(all.filter((r) => !gone.has(formatIP(r.ip))).map((r) => ownerKey(r.owner)));
+    for (const r of released) {
+      if (stillHolding.has(ownerKey(r.owner))) continue;
+      stillHolding.add(ownerKey(r.owner)); // once per owner
+      try {
+        removeFile(this.indexFile(r.owner));
+      } catch (e) {
+        failures.push(`index of ${r.owner.containerId}/${r.owner.ifname}: ${(e as Error).message}`);
+      }
+    }
+    return { released, failures };
+  }
+
+  /**
+   * Removes what crashes leave behind: index entries holding nothing in `all` (except the
+   * intents of attachments `keepIntent` accepts: an ADD of theirs may be in flight), and
+   * temp files of processes that no longer exist.
+   */
+  sweep(all: readonly Reservation[], keepIntent: (a: Attachment) => boolean): void {
+    const holding = new Set(all.map((r) => ownerKey(r.owner)));
+    for (const { attachment, intent } of this.indexedAttachments()) {
+      if (!holding.has(ownerKey(attachment)) && !(intent && keepIntent(attachment))) removeFile(this.indexFile(attachment));
+    }
+    for (const dir of [this.ipsDir, this.attachmentsDir, this.dir]) {
+      for (const name of fs.readdirSync(dir)) if (isTempOfDeadProcess(name)) removeFile(path.join(dir, name));
+    }
+  }
+
+  // ---- Durability: safe with or without the lock. ----
+
+  /** Makes every claim and release in `ips/` survive a power loss. */
+  syncAddresses(): void {
+    syncDir(this.ipsDir);
+  }
+
+  /** Makes index changes survive a power loss (they are hints: only operators' bulk changes bother). */
+  syncIndex(): void {
+    syncDir(this.attachmentsDir);
   }
 
   #readReservation(text: string): Reservation | undefined {
-    const file = path.join(this.#ipsDir, text);
+    const file = path.join(this.ipsDir, text);
     const content = readFileNoFollow(file);
     if (content === undefined) return undefined;
     const ip = parseIP(text);
-    const parsed = parseJson(content, file) as Partial<AttachmentRecord> | undefined;
-    if (!ip || !parsed || typeof parsed.containerId !== 'string' || typeof parsed.ifname !== 'string') {
-      throw new CorruptStateError(`reservation file ${file} is corrupt`, 'inspect it; remove it only if no pod uses that address (pod-ipam will not guess)');
-    }
-    return { ip, owner: { containerId: parsed.containerId, ifname: parsed.ifname }, since: String(parsed.since ?? '') };
-  }
-
-  #readAttachment(attachment: Attachment): AttachmentRecord | undefined {
-    const record = this.#parseAttachment(this.#attachmentFile(attachment));
-    return record && sameAttachment(record, attachment) ? record : undefined;
-  }
-
-  #parseAttachment(file: string): AttachmentRecord | undefined {
-    const content = readFileNoFollow(file);
-    if (content === undefined) return undefined;
-    const parsed = parseJson(content, file) as Partial<AttachmentRecord> | undefined;
-    if (!parsed || typeof parsed.containerId !== 'string' || typeof parsed.ifname !== 'string' || !Array.isArray(parsed.ips)) {
-      throw new CorruptStateError(`attachment record ${file} is corrupt`, 'inspect or remove it; the addresses themselves are recorded under ips/');
-    }
-    return parsed as AttachmentRecord;
-  }
-
-  #attachmentFile(a: Attachment): string {
-    const name = `${a.containerId}:${a.ifname}`;
-    // File names are limited to 255 bytes; container IDs are not limited by the spec.
-    // node:crypto is loaded only for such names: it costs ~10 ms of start-up under Bun.
-    const safe = Buffer.byteLength(name) <= 200 ? name : `sha256-${(require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(name).digest('hex')}`;
-    return path.join(this.#attachmentsDir, safe);
-  }
-
-  #listNames(dir: string): string[] {
-    try {
-      return fs.readdirSync(dir).filter((n) => !n.startsWith('.tmp-'));
-    } catch (e) {
-      if (errno(e) === 'ENOENT') return [];
-      throw e;
-    }
+    const record = parseRecord(content);
+    if (!ip || !record) throw new CorruptStateError(`reservation file ${file} is corrupt`, 'inspect it; remove it only if no pod uses that address (pod-ipam will not guess)');
+    return { ip, owner: { containerId: record.containerId, ifname: record.ifname }, since: record.since, ...(record.pod ? { pod: record.pod } : {}) };
   }
 }
 
-function parseJson(content: string, file: string): unknown {
+const ownerKey = (a: Attachment): string => `${a.containerId}\u0000${a.ifname}`;
+
+function listNames(dir: string): string[] {
   try {
-    return JSON.parse(content);
-  } catch {
-    throw new CorruptStateError(`state file ${file} is not valid JSON`, 'inspect it; pod-ipam never resets state silently');
+    return fs.readdirSync(dir).filter((n) => !n.startsWith('.tmp-'));
+  } catch (e) {
+    if (errno(e) === 'ENOENT') return [];
+    throw e;
   }
 }

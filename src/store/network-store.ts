@@ -1,8 +1,19 @@
-/** Opens a network's state directory and runs work on it under the network's lock. */
+/**
+ * Opening a network's state and running work under its lock.
+ *
+ * What may be written after the lock is released (the rule every caller keeps): fsyncs,
+ * and the index entry of the call's own attachment (final index after ADD, its removal
+ * after DEL). Only calls for that attachment write its index, and a runtime never runs
+ * two calls for one attachment at once; GC and operators only remove index entries,
+ * which is idempotent, and readers verify every index against `ips/`. Everything that
+ * decides who holds an address (claims, releases, the cursor) happens between
+ * `lockNetwork` and `release()` in `underLock` below.
+ */
 import * as path from 'node:path';
-import { ensurePrivateDir } from './durable-file';
-import { lockDir } from './lock';
+import type { Reservation } from '../core/attachment';
+import { lockNetwork } from './network-lock';
 import { NetworkState } from './network-state';
+import { ensureOwnedDir, ownedDirExists } from './owned-dir';
 
 export interface NetworkStoreOptions {
   readonly dataDir: string;
@@ -14,19 +25,67 @@ export interface NetworkStoreOptions {
 export const networkDir = (dataDir: string, network: string): string => path.join(dataDir, network);
 
 /**
- * Runs `work` with the network's state under its lock; the lock is released afterwards
- * whatever happens.
- * @throws TryAgainError when the lock is not obtained in time
+ * The network's state, its directories created (0700) when missing.
+ * @throws IoError (code 5) when a directory is not pod-ipam's own; StoreWriteError
  */
-export async function withNetworkState<T>(options: NetworkStoreOptions, work: (state: NetworkState, stateDir: string) => Promise<T> | T): Promise<T> {
+export function openNetwork(options: NetworkStoreOptions): NetworkState {
+  ensureOwnedDir(options.dataDir);
+  const state = new NetworkState(networkDir(options.dataDir, options.network));
+  ensureOwnedDir(state.dir);
+  ensureOwnedDir(state.ipsDir);
+  ensureOwnedDir(state.attachmentsDir);
+  return state;
+}
+
+/**
+ * The network's state for reading, or undefined when it has none. Creates nothing, so it
+ * works on a read-only file system.
+ * @throws IoError (code 5) when a directory is not pod-ipam's own
+ */
+export function findNetwork(options: NetworkStoreOptions): NetworkState | undefined {
   const dir = networkDir(options.dataDir, options.network);
-  ensurePrivateDir(options.dataDir);
-  ensurePrivateDir(dir);
-  const lock = await lockDir(dir, options.lockTimeoutMs);
+  return ownedDirExists(options.dataDir) && ownedDirExists(dir) ? new NetworkState(dir) : undefined;
+}
+
+/**
+ * Runs `work` holding the network's lock and releases it whatever happens.
+ * @returns the work's value and how long the lock was waited for
+ * @throws TryAgainError when the lock is not obtained within `lockTimeoutMs`
+ */
+export async function underLock<T>(state: NetworkState, options: NetworkStoreOptions, work: () => Promise<T> | T): Promise<{ value: T; waitedMs: number }> {
+  const lock = await lockNetwork(state.dir, options.lockTimeoutMs);
   try {
-    const state = new NetworkState(dir, () => lock.assertHeld());
-    return await work(state, dir);
+    return { value: await work(), waitedMs: lock.waitedMs };
   } finally {
-    await lock.release();
+    lock.release();
   }
+}
+
+/** Opens the network and runs `work` under its lock (operator commands, STATUS, GC). */
+export async function withNetworkState<T>(options: NetworkStoreOptions, work: (state: NetworkState, stateDir: string) => Promise<T> | T): Promise<T> {
+  const state = openNetwork(options);
+  return (await underLock(state, options, () => work(state, state.dir))).value;
+}
+
+/**
+ * Operators' release: under the lock, releases what `select` picks from all reservations
+ * (nothing with `dryRun`) and sweeps crash leftovers; durable when it returns.
+ * @returns the picked reservations, how many there were in all, and what failed
+ */
+export async function releaseWhere(options: NetworkStoreOptions, select: (all: readonly Reservation[]) => Reservation[], dryRun: boolean): Promise<{ picked: Reservation[]; total: number; failures: string[] }> {
+  const state = openNetwork(options);
+  const { value } = await underLock(state, options, () => {
+    const all = state.reservations();
+    const picked = select(all);
+    if (dryRun) return { picked, total: all.length, failures: [] };
+    const { released, failures } = state.releaseAll(picked, all);
+    const gone = new Set(released);
+    state.sweep(all.filter((r) => !gone.has(r)), () => false);
+    return { picked, total: all.length, failures };
+  });
+  if (!dryRun && value.picked.length > 0) {
+    state.syncAddresses();
+    state.syncIndex();
+  }
+  return value;
 }

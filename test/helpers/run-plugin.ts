@@ -1,8 +1,7 @@
 /**
  * Runs the built plugin the way a container runtime does: CNI_* environment variables,
- * the network config on stdin, the result on stdout. POD_IPAM_TARGET picks the build:
- * "node" (default: dist/pod-ipam.cjs under this Node.js) or "exe" (dist/pod-ipam, the
- * single executable).
+ * the network config on stdin, the result on stdout. The plugin is the single executable
+ * dist/pod-ipam (the Node.js bundle cannot take the kernel lock, see src/store/flock.ts).
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -10,12 +9,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
-export const BUNDLE = path.join(ROOT, 'dist', 'pod-ipam.cjs');
 export const EXECUTABLE = path.join(ROOT, 'dist', 'pod-ipam');
 
 /** The command line that starts the plugin under test. */
 export function pluginCommand(): string[] {
-  return process.env.POD_IPAM_TARGET === 'exe' ? [EXECUTABLE] : [process.execPath, BUNDLE];
+  return [EXECUTABLE];
 }
 
 export interface PluginCall {

@@ -9,7 +9,8 @@
 import * as fs from 'node:fs';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { withNetworkState } from '../../store/network-store';
+import type { Reservation } from '../../core/attachment';
+import { releaseWhere } from '../../store/network-store';
 import type { CliIO, CommandRegistrar } from '../program';
 import { CliError, existingNetworkDir, parseNetworkName, withCommon } from './common';
 import type { DataDirOptions, JsonOptions } from './common';
@@ -41,16 +42,17 @@ export const registerGc: CommandRegistrar = (program: Command, io: CliIO) => {
     }
     existingNetworkDir(options.dataDir, options.network);
     const isKept = (id: string) => keep.some((k) => k === id || (k.length >= MIN_PREFIX && id.startsWith(k)));
-    const { released, kept } = await withNetworkState({ dataDir: options.dataDir, network: options.network }, (state) => {
-      const all = state.reservations();
-      const stale = all.filter((r) => !isKept(r.owner.containerId));
-      if (!options.dryRun) {
-        for (const r of stale) state.releaseAddress(r.ip);
-        state.sweep();
-      }
-      return { released: stale, kept: all.length - stale.length };
-    });
-    printReleased(io, options.network, released, { dryRun: options.dryRun === true, json: options.json === true, kept });
+    // A pod started after the keep file was written is not in it but is alive: every
+    // reservation made since the file's mtime is kept.
+    const writtenAt = fs.statSync(options.keepFile).mtime.toISOString();
+    const isNewer = (r: Reservation) => r.since !== '' && r.since >= writtenAt;
+    const { picked, total, failures } = await releaseWhere(
+      { dataDir: options.dataDir, network: options.network },
+      (all) => all.filter((r) => !isKept(r.owner.containerId) && !isNewer(r)),
+      options.dryRun === true,
+    );
+    if (failures.length > 0) throw new CliError(`could not release ${failures.length} reservation(s): ${failures.slice(0, 5).join('; ')}`);
+    printReleased(io, options.network, picked, { dryRun: options.dryRun === true, json: options.json === true, kept: total - picked.length });
   });
 };
 

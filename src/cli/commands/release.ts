@@ -7,9 +7,9 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import type { Reservation } from '../../core/attachment';
 import { parseIP } from '../../core/ip';
-import { withNetworkState } from '../../store/network-store';
+import { releaseWhere } from '../../store/network-store';
 import type { CliIO, CommandRegistrar } from '../program';
-import { existingNetworkDir, parseNetworkName, withCommon } from './common';
+import { CliError, existingNetworkDir, parseNetworkName, withCommon } from './common';
 import type { DataDirOptions, JsonOptions } from './common';
 import { printReleased } from './release-report';
 
@@ -36,11 +36,12 @@ export const registerRelease: CommandRegistrar = (program: Command, io: CliIO) =
     if (options.ifname !== undefined && options.container === undefined) cmd.error('error: --ifname needs --container', { exitCode: 2 });
     if (options.ip === undefined && options.container === undefined) cmd.error('error: give --ip ADDR or --container ID', { exitCode: 2 });
     existingNetworkDir(options.dataDir, options.network);
-    const released = await withNetworkState({ dataDir: options.dataDir, network: options.network }, (state) => {
-      const matching = state.reservations().filter((r) => matches(r, options));
-      if (!options.dryRun) for (const r of matching) state.releaseAddress(r.ip);
-      return matching;
-    });
+    const { picked: released, failures } = await releaseWhere(
+      { dataDir: options.dataDir, network: options.network },
+      (all) => all.filter((r) => matches(r, options)),
+      options.dryRun === true,
+    );
+    if (failures.length > 0) throw new CliError(`could not release ${failures.length} reservation(s): ${failures.slice(0, 5).join('; ')}`);
     if (released.length === 0) io.stderr(`pod-ipam: nothing to release: no reservation in network ${options.network} matches ${describe(options)}\n`);
     printReleased(io, options.network, released, { dryRun: options.dryRun === true, json: options.json === true });
   });

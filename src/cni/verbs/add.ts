@@ -14,8 +14,11 @@ import { rangeOf } from '../../core/range-set';
 import type { RangeSet } from '../../core/range-set';
 import { loadMode } from '../../modes';
 import type { IpamMode } from '../../modes/mode';
+import { podIdentity } from '../../core/pod';
+import type { Range } from '../../core/range';
+import { AddClaim } from '../../store/add-claim';
 import { recordNetwork } from '../../store/network-record';
-import { withNetworkState } from '../../store/network-store';
+import { openNetwork, underLock } from '../../store/network-store';
 import { requestedIPs } from '../requested-ips';
 import { readResolvConf } from '../resolv-conf';
 import { formatResult } from '../result';
@@ -27,32 +30,42 @@ export async function add(req: CniRequest): Promise<Record<string, unknown>> {
   const explicit = requestedIPs(req.conf, req.env.args);
   const dns = req.common.resolvConf ? readResolvConf(req.common.resolvConf) : undefined;
   const mode = (await loadMode(req.common.mode))(req.conf.ipam, modeContext(req));
-  const allocated = await withNetworkState(storeOptions(req), async (state, stateDir) => {
-    let sets = await mode.rangeSets();
-    const requested = explicit.length > 0 ? explicit : ((await mode.requestedAddresses?.()) ?? []).map(parseModeAddress);
-    const held = state.held(attachment);
-    const preferred = requested.length > 0 ? requested : reusable([...held.ips, ...held.stale], sets, req.common.exclude, attachment, state);
-    for (;;) {
-      try {
-        const ips = allocate({ attachment, rangeSets: sets, requested: preferred, exclude: req.common.exclude }, state);
-        const unchanged = held.stale.length === 0 && ips.length === held.ips.length && ips.every((ip) => held.ips.some((h) => sameIP(h, ip)));
-        if (unchanged) {
-          req.logger.debug(`ADD ${attachment.containerId}/${attachment.ifname}: already holds its addresses`);
-        } else {
-          const dynamic = ips.flatMap((ip, index) => (preferred.some((p) => sameIP(p, ip)) ? [] : [{ index, set: sets[index]!, ip }]));
-          // Release what it no longer gets first: a crash in between leaves a stale index entry, never a leak.
-          for (const old of held.ips) if (!ips.some((ip) => sameIP(ip, old))) state.releaseAddress(old);
-          state.reserve(attachment, ips, dynamic);
+  const state = openNetwork(storeOptions(req));
+  const claim = AddClaim.prepare(state, attachment, podIdentity(req.env.args));
+  let allocated: { ip: IP; range: Range }[];
+  let sets: RangeSet[] = [];
+  try {
+    ({ value: allocated } = await underLock(state, storeOptions(req), async () => {
+      sets = await mode.rangeSets();
+      const requested = explicit.length > 0 ? explicit : ((await mode.requestedAddresses?.()) ?? []).map(parseModeAddress);
+      const held = claim.held();
+      const preferred = requested.length > 0 ? requested : reusable([...held.ips, ...held.stale], sets, req.common.exclude, attachment, state);
+      for (;;) {
+        try {
+          const ips = allocate({ attachment, rangeSets: sets, requested: preferred, exclude: req.common.exclude }, state);
+          const fresh = ips.filter((ip) => !held.ips.some((h) => sameIP(h, ip)));
+          if (fresh.length === 0 && held.stale.length === 0 && ips.length === held.ips.length) {
+            req.logger.debug(`ADD ${attachment.containerId}/${attachment.ifname}: already holds its addresses`);
+          } else {
+            // Release what it no longer gets first: a crash in between leaves it holding less, never a leak.
+            claim.take(fresh, held.ips.filter((old) => !ips.some((ip) => sameIP(ip, old))));
+            const dynamic = ips.flatMap((ip, index) => (preferred.some((p) => sameIP(p, ip)) ? [] : [{ index, set: sets[index]!, ip }]));
+            state.moveCursor(dynamic, (m) => req.logger.warn(m));
+          }
+          return ips.map((ip, i) => ({ ip, range: rangeOf(sets[i]!, ip)! }));
+        } catch (e) {
+          const grown = e instanceof RangeExhaustedError ? await grow(mode, e.setIndex, sets) : undefined;
+          if (!grown) throw e;
+          sets = grown;
         }
-        recordNetwork(stateDir, req.common.mode, sets, req.common.exclude, (m) => req.logger.debug(m));
-        return ips.map((ip, i) => ({ ip, range: rangeOf(sets[i]!, ip)! }));
-      } catch (e) {
-        const grown = e instanceof RangeExhaustedError ? await grow(mode, e.setIndex, sets) : undefined;
-        if (!grown) throw e;
-        sets = grown;
       }
-    }
-  });
+    }));
+  } catch (e) {
+    claim.abandon();
+    throw e;
+  }
+  claim.finish(allocated.map((a) => a.ip), (m) => req.logger.warn(m));
+  recordNetwork(state.dir, req.common.mode, sets, req.common.exclude, (m) => req.logger.debug(m));
   return formatResult(req.version, allocated, req.common.routes, dns);
 }
 

@@ -1,10 +1,9 @@
 /** CHECK: every address of prevResult must be reserved for this attachment. */
-import * as fs from 'node:fs';
 import { CheckFailedError, ConfigError, UnknownContainerError } from '../../core/errors';
 import { formatIP, parseCidr, sameIP } from '../../core/ip';
 import type { IP } from '../../core/ip';
 import { describeAttachment } from '../../core/attachment';
-import { networkDir, withNetworkState } from '../../store/network-store';
+import { findNetwork } from '../../store/network-store';
 import { isObject } from '../json-fields';
 import { attachmentOf, storeOptions } from '../request';
 import type { CniRequest } from '../request';
@@ -13,9 +12,10 @@ export async function check(req: CniRequest): Promise<undefined> {
   const expected = prevResultIPs(req.conf.prevResult);
   const attachment = attachmentOf(req);
   const who = describeAttachment(attachment);
-  if (!fs.existsSync(networkDir(req.common.dataDir, req.conf.name))) throw new UnknownContainerError(`${who} holds no address on network ${req.conf.name}`);
-  const held = await withNetworkState(storeOptions(req), (state) => state.held(attachment));
-  if (!held.indexed) throw new UnknownContainerError(`${who} holds no address on network ${req.conf.name}`, 'ADD was never run for it, or DEL or GC released it');
+  // No lock and no write: every change to the state is one atomic rename, link or unlink,
+  // so a reader sees a consistent file; CHECK works on a read-only file system.
+  const held = findNetwork(storeOptions(req))?.held(attachment);
+  if (!held?.indexed) throw new UnknownContainerError(`${who} holds no address on network ${req.conf.name}`, 'ADD was never run for it, or DEL or GC released it');
   for (const ip of expected) {
     if (!held.ips.some((h) => sameIP(h, ip))) {
       throw new CheckFailedError(`${formatIP(ip)} from prevResult is not reserved for ${who}`, `it holds: ${held.ips.map(formatIP).join(', ') || 'nothing'}`);

@@ -2,11 +2,9 @@
  * GC: release every reservation whose attachment the runtime no longer lists as valid.
  * It keeps going past a failing entry and reports all failures at the end.
  */
-import * as fs from 'node:fs';
 import { ConfigError, CorruptStateError, StoreWriteError } from '../../core/errors';
-import { describeAttachment } from '../../core/attachment';
-import { formatIP } from '../../core/ip';
-import { networkDir, withNetworkState } from '../../store/network-store';
+import type { Attachment } from '../../core/attachment';
+import { findNetwork, underLock } from '../../store/network-store';
 import { isObject } from '../json-fields';
 import type { JsonObject } from '../json-fields';
 import { storeOptions } from '../request';
@@ -14,30 +12,37 @@ import type { CniRequest } from '../request';
 
 export async function gc(req: CniRequest): Promise<undefined> {
   const valid = validAttachments(req.conf.raw);
-  if (!fs.existsSync(networkDir(req.common.dataDir, req.conf.name))) return undefined;
-  const { corrupt, failures } = await withNetworkState(storeOptions(req), (state) => {
+  const state = findNetwork(storeOptions(req));
+  if (!state) return undefined;
+  const isValid = (a: Attachment): boolean => valid.has(key(a.containerId, a.ifname));
+  // Unlinks only under the lock (no fsync there: GC over thousands of reservations holds
+  // the lock for milliseconds); one fsync per directory afterwards.
+  const { value } = await underLock(state, storeOptions(req), () => {
     const corrupt: string[] = [];
-    const failures: string[] = [];
-    for (const r of state.reservations((e) => corrupt.push(e.message))) {
-      if (valid.has(key(r.owner.containerId, r.owner.ifname))) continue;
-      try {
-        state.releaseAddress(r.ip);
-        req.logger.debug(`GC released ${formatIP(r.ip)} of ${describeAttachment(r.owner)}`);
-      } catch (e) {
-        failures.push(`${formatIP(r.ip)}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
+    const all = state.reservations((e) => corrupt.push(e.message));
+    const { released, failures } = state.releaseAll(all.filter((r) => !isValid(r.owner)), all);
+    const gone = new Set(released);
     try {
-      state.sweep();
+      state.sweep(all.filter((r) => !gone.has(r)), isValid);
     } catch (e) {
       failures.push(`cleanup: ${e instanceof Error ? e.message : String(e)}`);
     }
-    return { corrupt, failures };
+    return { corrupt, failures, released };
   });
-  if (corrupt.length > 0) throw new CorruptStateError(`GC skipped ${corrupt.length} corrupt reservation file(s) and released the rest`, [...corrupt, ...failures].join('; '));
-  if (failures.length > 0) throw new StoreWriteError(`GC could not release ${failures.length} address(es)`, failures.join('; '));
+  const { corrupt, failures, released } = value;
+  if (released.length > 0) {
+    state.syncAddresses();
+    state.syncIndex();
+  }
+  req.logger.debug(`GC released ${released.length} address(es)`);
+  if (corrupt.length > 0) throw new CorruptStateError(`GC skipped ${corrupt.length} corrupt reservation file(s) and released the rest`, summarize([...corrupt, ...failures]));
+  if (failures.length > 0) throw new StoreWriteError(`GC could not release ${failures.length} address(es)`, summarize(failures));
   return undefined;
 }
+
+/** The first few problems and a count: an error JSON stays short however many failed. */
+const summarize = (problems: readonly string[]): string =>
+  problems.length <= 5 ? problems.join('; ') : `${problems.slice(0, 5).join('; ')}; and ${problems.length - 5} more`;
 
 const key = (containerId: string, ifname: string): string => `${containerId}\u0000${ifname}`;
 

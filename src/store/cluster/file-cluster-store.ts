@@ -7,7 +7,8 @@
  */
 import * as path from 'node:path';
 import { CorruptStateError } from '../../core/errors';
-import { ensurePrivateDir, readFileNoFollow, writeFileDurable } from '../durable-file';
+import { readFileNoFollow, writeFileDurable } from '../durable-file';
+import { ensureOwnedDir as ensurePrivateDir } from '../owned-dir';
 import { lockDir } from '../lock';
 import type { BlockOwner, ClaimResult, ClusterStore } from './cluster-store';
 

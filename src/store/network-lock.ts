@@ -1,0 +1,86 @@
+/**
+ * A network's lock: flock(2) on `<network dir>/lock` (see ./flock for why the kernel's
+ * lock). Exclusive while this process lives, with a bounded wait ending in code 11.
+ *
+ * No write ever follows a loss of exclusivity, by construction: the kernel only drops the
+ * lock when the descriptor is closed, and `release()` below is the only place that closes
+ * it. Everything a caller does before `release()` is exclusive; what it does after is
+ * limited to writes that are safe without the lock (see network-store.ts).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { IoError, TryAgainError } from '../core/errors';
+import { tryLock, unlock, waitLock } from './flock';
+import { writeError } from './durable-file';
+
+export const DEFAULT_LOCK_TIMEOUT_MS = 10000;
+export const LOCK_FILE = 'lock';
+
+export interface NetworkLock {
+  /** How long the call waited for the lock, in ms (0 when it was free). */
+  readonly waitedMs: number;
+  /** Releases the lock (closes its descriptor). Idempotent. */
+  release(): void;
+}
+
+/**
+ * @throws TryAgainError (code 11) when another process holds the lock for longer than `timeoutMs`
+ * @throws StoreWriteError when the lock file cannot be created (read-only or full file system)
+ */
+export async function lockNetwork(dir: string, timeoutMs = DEFAULT_LOCK_TIMEOUT_MS): Promise<NetworkLock> {
+  const file = path.join(dir, LOCK_FILE);
+  const fd = openLockFile(file);
+  const started = performance.now();
+  try {
+    if (!tryLock(fd)) await waitBounded(fd, file, timeoutMs);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+  const waitedMs = performance.now() - started;
+  let open = true;
+  return {
+    waitedMs,
+    release() {
+      if (!open) return;
+      open = false;
+      unlock(fd);
+      fs.closeSync(fd);
+    },
+  };
+}
+
+async function waitBounded(fd: number, file: string, timeoutMs: number): Promise<void> {
+  const waiter = waitLock(fd);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      waiter.cancel();
+      reject(new TryAgainError(`the lock ${file} was not obtained within ${timeoutMs / 1000}s: another pod-ipam process holds it; retry later`, `find the holder with: fuser -v ${file}`));
+    }, timeoutMs);
+  });
+  try {
+    await Promise.race([waiter.granted, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Opens (creating, 0600) the lock file; never follows a symlink and never passes it to a child (O_CLOEXEC is Node's and Bun's default). */
+function openLockFile(file: string): number {
+  const { O_RDWR, O_CREAT, O_NOFOLLOW } = fs.constants;
+  let fd: number;
+  try {
+    fd = fs.openSync(file, O_RDWR | O_CREAT | O_NOFOLLOW, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new IoError(`${file} is a symlink; remove it`);
+    throw writeError(`cannot open the lock file ${file}`, e);
+  }
+  const st = fs.fstatSync(fd);
+  if (!st.isFile()) {
+    fs.closeSync(fd);
+    throw new IoError(`${file} is not a regular file; remove it`);
+  }
+  if ((st.mode & 0o777) !== 0o600) fs.fchmodSync(fd, 0o600); // created under a umask, or by an older version
+  return fd;
+}
