@@ -83,3 +83,6 @@ export const cidrsOverlap = (a: Cidr, b: Cidr): boolean =>
   a.family === b.family && a.network <= cidrLast(b) && b.network <= cidrLast(a);
 
 export const sameIP = (a: IP, b: IP): boolean => a.family === b.family && a.value === b.value;
+
+/** Orders addresses IPv4 first, then by value (for listings an operator reads). */
+export const compareIP = (a: IP, b: IP): number => a.family - b.family || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);

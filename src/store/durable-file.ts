@@ -56,17 +56,26 @@ export function writeFileDurable(file: string, content: string, options: { exclu
         if (errno(e) === 'EEXIST') return false;
         throw e;
       } finally {
-        fs.rmSync(tmp, { force: true });
+        removeQuietly(tmp);
       }
     } else {
       fs.renameSync(tmp, file);
     }
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
+    removeQuietly(tmp);
     throw writeError(`cannot write ${file}`, e);
   }
   if (options.syncDir !== false) syncDir(dir);
   return true;
+}
+
+/** Best-effort removal of a temp file: the error that made it necessary is the one to report. */
+function removeQuietly(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    // ENOENT (never created), or EROFS on a read-only mount even when it does not exist
+  }
 }
 
 /** Removes a file; false when it did not exist. Call syncDir afterwards to make it durable. */
@@ -113,7 +122,7 @@ export function isTempOfDeadProcess(name: string): boolean {
     process.kill(pid, 0);
     return false;
   } catch (e) {
-    return errno(e) === 'ESRCH';
+    return errno(e) !== 'EPERM'; // EPERM: alive, another user's
   }
 }
 

@@ -3,39 +3,24 @@
  * (--instrument-loads) records every bundled module it evaluates. An ADD in node-local
  * mode must evaluate neither commander and the operator CLI, nor the other modes, nor any
  * cluster-store client; the CLI must evaluate commander (or the instrument proves nothing).
- * The bundle is the same file Bun compiles, so this holds for both builds.
+ * It runs the instrumented build of the single executable.
  */
-import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ROOT, cniEnv, nodeLocalConf, tempDataDir } from '../helpers/run-plugin';
+import { buildInstrumented, runInstrumented } from '../helpers/instrumented-build';
+import { cniEnv, nodeLocalConf, tempDataDir } from '../helpers/run-plugin';
 
 const NOT_ON_THE_HOT_PATH = [/^node_modules\/commander\//, /^src\/cli\//, /^src\/modes\/(cluster-pool|kubernetes)\//, /^src\/store\/cluster\//];
 
 let tmp: ReturnType<typeof tempDataDir>;
-let bundle: string;
+let executable: string;
 beforeAll(() => {
   tmp = tempDataDir('pod-ipam-hot-path-');
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), '--outdir', tmp.dir, '--no-exe', '--instrument-loads'], { cwd: ROOT, stdio: 'pipe' });
-  bundle = path.join(tmp.dir, 'pod-ipam.cjs');
-});
+  executable = buildInstrumented(tmp.dir);
+}, 120000);
 afterAll(() => tmp.cleanup());
 
-function loaded(env: Record<string, string>, argv: string[], stdin = ''): Promise<{ code: number | null; modules: string[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bundle, ...argv], { env: { ...env, POD_IPAM_REPORT_LOADS: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stdout.resume();
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = /POD_IPAM_LOADED (.*)/.exec(stderr);
-      if (!line) reject(new Error(`no load report (exit ${code}): ${stderr}`));
-      else resolve({ code, modules: JSON.parse(line[1]!) as string[] });
-    });
-    child.stdin.end(stdin);
-  });
-}
+const loaded = (env: Record<string, string>, argv: string[], stdin = '') => runInstrumented(executable, env, argv, stdin);
 
 const offPath = (modules: string[]) => modules.filter((m) => NOT_ON_THE_HOT_PATH.some((re) => re.test(m)));
 

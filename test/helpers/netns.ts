@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BUNDLE, EXECUTABLE, ROOT } from './run-plugin';
+import { EXECUTABLE, ROOT } from './run-plugin';
 
 export const REFERENCE_PLUGINS = '/usr/lib/cni';
 
@@ -118,19 +118,10 @@ export function freeSubnets(): { v4: string; v6: string } {
   }
 }
 
-/**
- * A directory to put first in CNI_PATH, holding pod-ipam as the target build:
- * "exe" installs dist/pod-ipam with scripts/install.sh (as an operator would);
- * "node" is a two-line shim that runs dist/pod-ipam.cjs with this Node.js.
- */
-export function pluginDir(target: 'exe' | 'node', parent: string): string {
-  const dir = path.join(parent, `cni-bin-${target}`);
-  if (target === 'exe') {
-    execFileSync('sh', [path.join(ROOT, 'scripts', 'install.sh'), dir], { stdio: 'pipe', env: { ...process.env, POD_IPAM_BINARY: EXECUTABLE } });
-  } else {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'pod-ipam'), `#!/bin/sh\nexec '${process.execPath}' '${BUNDLE}' "$@"\n`, { mode: 0o755 });
-  }
+/** A directory to put first in CNI_PATH, holding dist/pod-ipam installed with scripts/install.sh (as an operator would). */
+export function pluginDir(parent: string): string {
+  const dir = path.join(parent, 'cni-bin');
+  execFileSync('sh', [path.join(ROOT, 'scripts', 'install.sh'), dir], { stdio: 'pipe', env: { ...process.env, POD_IPAM_BINARY: EXECUTABLE } });
   return dir;
 }
 

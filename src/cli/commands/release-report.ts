@@ -1,11 +1,11 @@
 /** What release and gc print: the reservations freed (or, with --dry-run, that would be). */
 import type { Reservation } from '../../core/attachment';
-import { formatIP } from '../../core/ip';
+import { compareIP, formatIP } from '../../core/ip';
 import type { CliIO } from '../program';
 import { renderTable, toJson } from '../format/table';
 
 export function printReleased(io: CliIO, network: string, released: readonly Reservation[], options: { dryRun: boolean; json: boolean; kept?: number }): void {
-  const rows = released.map((r) => ({ address: formatIP(r.ip), containerId: r.owner.containerId, ifname: r.owner.ifname, since: r.since }));
+  const rows = [...released].sort((a, b) => compareIP(a.ip, b.ip)).map((r) => ({ address: formatIP(r.ip), containerId: r.owner.containerId, ifname: r.owner.ifname, since: r.since }));
   if (options.json) {
     io.stdout(toJson({ network, dryRun: options.dryRun, released: rows, ...(options.kept === undefined ? {} : { kept: options.kept }) }));
     return;

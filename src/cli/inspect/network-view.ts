@@ -4,7 +4,7 @@
  * so a view is never torn by a concurrent ADD or DEL.
  */
 import type { Reservation } from '../../core/attachment';
-import { cidrLast, cidrContains, formatCidr, formatIP } from '../../core/ip';
+import { cidrLast, cidrContains, compareIP, formatCidr, formatIP } from '../../core/ip';
 import type { Cidr } from '../../core/ip';
 import { rangeCapacity, rangeContains } from '../../core/range';
 import type { Range } from '../../core/range';
@@ -53,7 +53,7 @@ export interface NetworkView {
 export async function inspectNetwork(dataDir: string, name: string): Promise<NetworkView> {
   existingNetworkDir(dataDir, name);
   return withNetworkState({ dataDir, network: name }, (state, stateDir) => {
-    const reservations = state.reservations().sort((a, b) => (a.ip.family - b.ip.family) || (a.ip.value < b.ip.value ? -1 : a.ip.value > b.ip.value ? 1 : 0));
+    const reservations = state.reservations().sort((a, b) => compareIP(a.ip, b.ip));
     const record = readNetworkRecord(stateDir);
     const warnings: string[] = [];
     const modeView = record ? MODE_VIEWS[record.mode]?.(stateDir, reservations) : undefined;

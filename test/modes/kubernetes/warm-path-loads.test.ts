@@ -3,43 +3,30 @@
  * every module it evaluates; a warm ADD must not evaluate the HTTPS client, the
  * kubeconfig reader or the connection code, and a cold one must (or this test proves nothing).
  */
-import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ROOT, cniEnv } from '../../helpers/run-plugin';
+import { buildInstrumented, runInstrumented } from '../../helpers/instrumented-build';
+import { cniEnv } from '../../helpers/run-plugin';
 import { startKubeFixture } from './kube-fixture';
 import type { KubeFixture } from './kube-fixture';
 
 const REMOTE_ONLY = ['api-client.ts', 'connection.ts', 'kubeconfig-yaml.ts', 'remote.ts', 'node-cidrs.ts', 'pod-annotation.ts'].map((f) => `src/modes/kubernetes/${f}`);
 
 let fx: KubeFixture;
-let bundle: string;
+let executable: string;
 beforeAll(async () => {
   fx = await startKubeFixture();
   fx.server.setNode('node-a', ['10.244.1.0/24']);
-  const outdir = fs.mkdtempSync(path.join(fx.dir, 'instrumented-'));
-  execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), '--outdir', outdir, '--no-exe', '--instrument-loads'], { cwd: ROOT, stdio: 'pipe' });
-  bundle = path.join(outdir, 'pod-ipam.cjs');
-});
+  executable = buildInstrumented(fs.mkdtempSync(path.join(fx.dir, 'instrumented-')));
+}, 120000);
 afterAll(() => fx.close());
 
-function loadedBy(containerId: string, dataDir: string): Promise<string[]> {
-  const env = { ...cniEnv({ command: 'ADD', containerId }), ...fx.inClusterEnv(), NODE_NAME: 'node-a', POD_IPAM_REPORT_LOADS: '1' };
+async function loadedBy(containerId: string, dataDir: string): Promise<string[]> {
+  const env = { ...cniEnv({ command: 'ADD', containerId }), ...fx.inClusterEnv(), NODE_NAME: 'node-a' };
   const stdin = JSON.stringify({ cniVersion: '1.1.0', name: 'k8snet', ipam: { type: 'pod-ipam', mode: 'kubernetes', dataDir } });
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bundle], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = /POD_IPAM_LOADED (.*)/.exec(stderr);
-      if (code !== 0 || !line) reject(new Error(`ADD failed (${code}): ${stdout} ${stderr}`));
-      else resolve(JSON.parse(line[1]!) as string[]);
-    });
-    child.stdin.end(stdin);
-  });
+  const { code, stdout, modules } = await runInstrumented(executable, env, [], stdin);
+  if (code !== 0) throw new Error(`ADD failed (${code}): ${stdout}`);
+  return modules;
 }
 
 test('a warm ADD loads none of the API client; a cold one does', async () => {
