@@ -9,13 +9,27 @@ export interface Dns {
   options?: string[];
 }
 
-/** @throws ConfigError (ipam.resolvConf) when the file cannot be read. */
+/** A resolv.conf is a few hundred bytes; anything larger is not one. */
+const MAX_BYTES = 64 * 1024;
+
+/**
+ * @throws ConfigError (ipam.resolvConf) when the file cannot be read, or is not a regular
+ *   file: a FIFO would block the call forever and /dev/zero would never end.
+ */
 export function readResolvConf(file: string): Dns {
   let text: string;
+  let fd: number | undefined;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    // O_NONBLOCK: opening a FIFO without a writer must not block; fstat then refuses it.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new Error('not a regular file');
+    if (st.size > MAX_BYTES) throw new Error(`larger than ${MAX_BYTES} bytes`);
+    text = fs.readFileSync(fd, 'utf8');
   } catch (e) {
-    throw new ConfigError('ipam.resolvConf', `cannot read ${file}: ${(e as Error).message}`);
+    throw new ConfigError('ipam.resolvConf', `cannot read ${file}: ${(e as Error).message}`, 'point it at a resolv.conf-format regular file');
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
   const dns: Dns = {};
   for (const line of text.split('\n')) {
