@@ -9,13 +9,14 @@
  * Only a Bun process can call it: the single executable `dist/pod-ipam` is the plugin. In
  * Node.js (the intermediate bundle) every lock request fails with IoError, code 5.
  *
- * Waiting: an uncontended LOCK_NB call returns at once. A blocking flock() cannot be
- * bounded from the main thread (no JS timer runs while it blocks, and a signal handler's
- * interruption is restarted), so only when the lock is busy a Worker makes the blocking
- * call on the same file descriptor (the lock belongs to the open file description, which
- * all threads share) and posts back when the kernel grants it. The kernel wakes the waiter
- * the moment the holder closes its descriptor or dies: no sleeps, no idle gaps. The main
- * thread's timer bounds the wait.
+ * Waiting, bounded and woken by the kernel: a blocking flock() cannot be bounded from the
+ * main thread (no timer runs while it blocks), and a Worker that blocks for us costs a
+ * whole JavaScript context (~10 ms of CPU, paid by every waiter of a burst). Instead a
+ * waiter watches the lock file with inotify: a holder releases the lock by closing the
+ * file (or by dying, which closes it), and every close raises IN_CLOSE_*. The waiter
+ * sleeps in poll(2) on the inotify descriptor with the time it has left, and retries
+ * LOCK_NB on each event. The watch is in place before the retry, so no release is missed.
+ * When inotify is out of instances (fs.inotify.max_user_instances), it retries every 2 ms.
  */
 import { IoError } from '../core/errors';
 
@@ -24,35 +25,74 @@ const LOCK_NB = 4;
 const LOCK_UN = 8;
 const EINTR = 4;
 const EWOULDBLOCK = 11;
+const IN_NONBLOCK = 0o4000;
+const IN_CLOEXEC = 0o2000000;
+const IN_CLOSE = 0x08 | 0x10; // IN_CLOSE_WRITE | IN_CLOSE_NOWRITE
+const POLLIN = 1;
+const FALLBACK_POLL_MS = 2;
+
+/** The little of bun:ffi used here (Bun's own types are not a dependency of this project). */
+interface BunFfi {
+  dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): { symbols: Record<string, (...args: unknown[]) => number> };
+  read: { i32(pointer: number, offset: number): number };
+}
 
 interface Libc {
   flock(fd: number, operation: number): number;
   errno(): number;
 }
 
-/** The little of bun:ffi used here (Bun's own types are not a dependency of this project). */
-interface BunFfi {
-  dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): { symbols: Record<string, (...args: number[]) => number> };
-  read: { i32(pointer: number, offset: number): number };
+interface Inotify {
+  init(flags: number): number;
+  addWatch(fd: number, path: Buffer, mask: number): number;
+  poll(fds: Buffer | null, count: number, timeoutMs: number): number;
+  read(fd: number, buf: Buffer, size: number): number;
+  close(fd: number): number;
 }
 
 let libc: Libc | undefined;
+let inotify: Inotify | undefined;
 
-function load(): Libc {
-  if (libc) return libc;
+function ffi(): BunFfi {
   if (!process.versions.bun) {
     throw new IoError('this build cannot take the network lock: flock(2) needs the single executable dist/pod-ipam (the Node.js bundle is not a plugin)');
   }
   // Loaded lazily: only the executable has bun:ffi, and only lock takers need it.
-  const { dlopen, read } = require('bun:ffi') as BunFfi;
+  return require('bun:ffi') as BunFfi;
+}
+
+function load(): Libc {
+  if (libc) return libc;
+  const { dlopen, read } = ffi();
   const { symbols } = dlopen('libc.so.6', {
     flock: { args: ['i32', 'i32'], returns: 'i32' },
     __errno_location: { args: [], returns: 'ptr' },
   });
   const flock = symbols.flock!;
   const errnoLocation = symbols.__errno_location!;
-  libc = { flock, errno: () => read.i32(errnoLocation(), 0) };
+  libc = { flock: (fd, op) => flock(fd, op), errno: () => read.i32(errnoLocation(), 0) };
   return libc;
+}
+
+/** The waiting half, bound only when a lock is contended. */
+function loadInotify(): Inotify {
+  if (inotify) return inotify;
+  const { symbols } = ffi().dlopen('libc.so.6', {
+    inotify_init1: { args: ['i32'], returns: 'i32' },
+    inotify_add_watch: { args: ['i32', 'ptr', 'u32'], returns: 'i32' },
+    poll: { args: ['ptr', 'u64', 'i32'], returns: 'i32' },
+    read: { args: ['i32', 'ptr', 'u64'], returns: 'i64' },
+    close: { args: ['i32'], returns: 'i32' },
+  });
+  const s = symbols as Record<string, (...args: unknown[]) => number>;
+  inotify = {
+    init: (flags) => s.inotify_init1!(flags),
+    addWatch: (fd, path, mask) => s.inotify_add_watch!(fd, path, mask),
+    poll: (fds, count, timeoutMs) => s.poll!(fds, count, timeoutMs),
+    read: (fd, buf, size) => Number(s.read!(fd, buf, size)),
+    close: (fd) => s.close!(fd),
+  };
+  return inotify;
 }
 
 /**
@@ -76,36 +116,35 @@ export function unlock(fd: number): void {
 }
 
 /**
- * Waits until the exclusive lock on `fd` is granted. After `cancel()` the promise never
- * settles.
+ * Waits for the exclusive lock on `fd` (an open descriptor of `file`) for at most
+ * `timeoutMs`, blocking the thread (there is nothing else to do meanwhile).
+ * @returns true once it is held, false when the time ran out
  */
-export function waitLock(fd: number): { granted: Promise<void>; cancel(): void } {
-  load();
-  const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
-  const worker = new Worker(WAITER, { eval: true, workerData: { fd } });
-  worker.unref(); // a waiter must never keep the process alive
-  let cancelled = false;
-  const granted = new Promise<void>((resolve, reject) => {
-    worker.once('message', (errno: number) => {
-      if (cancelled) return;
-      if (errno === 0) resolve();
-      else reject(new IoError(`flock(2) failed with errno ${errno} while waiting`));
+export function waitLock(fd: number, file: string, timeoutMs: number): boolean {
+  const deadline = performance.now() + timeoutMs;
+  const lib = loadInotify();
+  const watcher = lib.init(IN_NONBLOCK | IN_CLOEXEC);
+  if (watcher < 0) return retryUntil(fd, deadline, () => lib.poll(null, 0, FALLBACK_POLL_MS));
+  try {
+    if (lib.addWatch(watcher, Buffer.from(`${file}\0`), IN_CLOSE) < 0) return retryUntil(fd, deadline, () => lib.poll(null, 0, FALLBACK_POLL_MS));
+    const pollfd = Buffer.alloc(8);
+    pollfd.writeInt32LE(watcher, 0);
+    pollfd.writeInt16LE(POLLIN, 4);
+    const events = Buffer.alloc(4096);
+    return retryUntil(fd, deadline, (leftMs) => {
+      lib.poll(pollfd, 1, leftMs); // an event, the deadline or EINTR: the caller re-checks
+      while (lib.read(watcher, events, events.length) > 0); // drain, so the next poll sleeps
     });
-    worker.once('error', (e) => reject(new IoError(`the lock waiter failed: ${e.message}`)));
-  });
-  // Nothing can interrupt the Worker's blocking call; the caller closes `fd`, and a lock
-  // granted afterwards goes with the descriptor's last reference when the call returns.
-  return { granted, cancel: () => (cancelled = true) };
+  } finally {
+    lib.close(watcher);
+  }
 }
 
-/** The Worker's code: block in flock(LOCK_EX) and post 0 or the errno. */
-const WAITER = `
-const { dlopen, read } = require('bun:ffi');
-const { parentPort, workerData } = require('node:worker_threads');
-const { symbols } = dlopen('libc.so.6', { flock: { args: ['i32', 'i32'], returns: 'i32' }, __errno_location: { args: [], returns: 'ptr' } });
-let errno;
-do {
-  errno = symbols.flock(workerData.fd, ${LOCK_EX}) === 0 ? 0 : read.i32(symbols.__errno_location(), 0);
-} while (errno === ${EINTR});
-parentPort.postMessage(errno);
-`;
+function retryUntil(fd: number, deadline: number, sleep: (leftMs: number) => void): boolean {
+  for (;;) {
+    if (tryLock(fd)) return true;
+    const left = Math.ceil(deadline - performance.now());
+    if (left <= 0) return false;
+    sleep(left);
+  }
+}

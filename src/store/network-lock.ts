@@ -27,12 +27,14 @@ export interface NetworkLock {
  * @throws TryAgainError (code 11) when another process holds the lock for longer than `timeoutMs`
  * @throws StoreWriteError when the lock file cannot be created (read-only or full file system)
  */
-export async function lockNetwork(dir: string, timeoutMs = DEFAULT_LOCK_TIMEOUT_MS): Promise<NetworkLock> {
+export function lockNetwork(dir: string, timeoutMs = DEFAULT_LOCK_TIMEOUT_MS): NetworkLock {
   const file = path.join(dir, LOCK_FILE);
   const fd = openLockFile(file);
   const started = performance.now();
   try {
-    if (!tryLock(fd)) await waitBounded(fd, file, timeoutMs);
+    if (!tryLock(fd) && !waitLock(fd, file, timeoutMs)) {
+      throw new TryAgainError(`the lock ${file} was not obtained within ${timeoutMs / 1000}s: another pod-ipam process holds it; retry later`, `find the holder with: fuser -v ${file}`);
+    }
   } catch (e) {
     fs.closeSync(fd);
     throw e;
@@ -48,22 +50,6 @@ export async function lockNetwork(dir: string, timeoutMs = DEFAULT_LOCK_TIMEOUT_
       fs.closeSync(fd);
     },
   };
-}
-
-async function waitBounded(fd: number, file: string, timeoutMs: number): Promise<void> {
-  const waiter = waitLock(fd);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      waiter.cancel();
-      reject(new TryAgainError(`the lock ${file} was not obtained within ${timeoutMs / 1000}s: another pod-ipam process holds it; retry later`, `find the holder with: fuser -v ${file}`));
-    }, timeoutMs);
-  });
-  try {
-    await Promise.race([waiter.granted, timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Opens (creating, 0600) the lock file; never follows a symlink and never passes it to a child (O_CLOEXEC is Node's and Bun's default). */

@@ -53,7 +53,7 @@ export function findNetwork(options: NetworkStoreOptions): NetworkState | undefi
  * @throws TryAgainError when the lock is not obtained within `lockTimeoutMs`
  */
 export async function underLock<T>(state: NetworkState, options: NetworkStoreOptions, work: () => Promise<T> | T): Promise<{ value: T; waitedMs: number }> {
-  const lock = await lockNetwork(state.dir, options.lockTimeoutMs);
+  const lock = lockNetwork(state.dir, options.lockTimeoutMs);
   try {
     return { value: await work(), waitedMs: lock.waitedMs };
   } finally {

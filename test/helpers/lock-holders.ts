@@ -1,6 +1,6 @@
 /**
  * Holding and watching a network's flock(2) lock from a test: util-linux's flock(1) takes
- * the same kernel lock as pod-ipam, /proc/locks shows who holds and who waits, and
+ * the same kernel lock as pod-ipam, /proc shows who holds and who waits, and
  * strace's syscall delay injection stalls a pod-ipam process at a chosen system call
  * while it holds the lock.
  */
@@ -27,7 +27,7 @@ export async function holdLock(file: string): Promise<{ child: ChildProcess; rel
   };
 }
 
-/** The /proc/locks lines about `file`'s inode: holders and (prefixed "->") waiters. */
+/** The /proc/locks lines about `file`'s inode. */
 function lockLines(file: string): string[] {
   const ino = fs.statSync(file).ino;
   return fs
@@ -36,8 +36,26 @@ function lockLines(file: string): string[] {
     .filter((l) => l.includes('FLOCK') && l.split(/\s+/).some((f) => f.endsWith(`:${ino}`)));
 }
 
-export const lockWaiters = (file: string): number => lockLines(file).filter((l) => l.includes('->')).length;
-export const lockHeld = (file: string): boolean => lockLines(file).some((l) => !l.includes('->'));
+/**
+ * How many pod-ipam processes wait for `file`'s lock. A waiter sleeps in poll(2) on an
+ * inotify watch of the lock file (src/store/flock.ts), which /proc/<pid>/fdinfo shows
+ * with the watched inode in hex.
+ */
+export function lockWaiters(file: string): number {
+  const ino = `ino:${fs.statSync(file).ino.toString(16)} `;
+  let count = 0;
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/exe`) !== EXECUTABLE) continue;
+      const fds = fs.readdirSync(`/proc/${pid}/fdinfo`);
+      if (fds.some((fd) => fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').includes(ino))) count++;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return count;
+}
+export const lockHeld = (file: string): boolean => lockLines(file).length > 0;
 
 /** Polls `condition` every 10 ms; the test's own timeout bounds it. */
 export async function until(condition: () => boolean): Promise<void> {

@@ -174,13 +174,13 @@ describe('releases and sweeps (GC, operators)', () => {
   });
 });
 
-test('underLock: one holder at a time; a bounded wait ends in TryAgainError', async () => {
+test('underLock: one holder at a time, released whatever the work does', async () => {
   const state = open();
   let release!: () => void;
   const holding = underLock(state, options(), () => new Promise<void>((r) => (release = r)));
   await expect(underLock(state, { ...options(), lockTimeoutMs: 50 }, () => 'never')).rejects.toBeInstanceOf(TryAgainError);
-  const next = underLock(state, options(), () => 'next');
   release();
   await holding;
-  await expect(next).resolves.toMatchObject({ value: 'next' });
+  await expect(underLock(state, options(), () => Promise.reject(new Error('work failed')))).rejects.toThrow('work failed');
+  await expect(underLock(state, options(), () => 'next')).resolves.toMatchObject({ value: 'next' });
 });
