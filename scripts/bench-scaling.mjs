@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Per-call cost of ADD, CHECK and DEL as a network fills up, for pod-ipam (Node.js
-// bundle, and the single executable when built) and the reference host-local plugin.
+// Per-call cost of ADD, CHECK and DEL as a network fills up, for pod-ipam (the single
+// executable) and the reference host-local plugin.
 //
 //   npm run bench -- [--rounds N] [--sizes 0,250,10000]
 //
@@ -9,14 +9,16 @@
 // extra); then every round runs ADD, CHECK, DEL for a new container on every contender
 // and size, interleaved, so machine noise hits all of them alike. Reports medians of
 // wall time and of peak RSS (GNU time), and ratios, then checks the targets of the
-// benchmark issue. Also times two start-up floors each round: a compiled Bun program that
-// only reads stdin and prints "{}" (the least any Bun executable costs) and host-local's
-// own floor is its ADD at 0. Prints Markdown for BENCHMARKS.md.
+// benchmark issue. Also times two start-up floors each round, compiled by the same Bun
+// with the same flags: a bare program (`process.stdout.write('')`) and one that reads
+// stdin and writes "{}" to fd 1 as pod-ipam does; each pod-ipam row shows its gap to the
+// bare one. Prints Markdown for BENCHMARKS.md.
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { option, median } from './lib/bench-util.mjs';
+import { findBun } from './lib/find-bun.mjs';
 
 const rounds = Number(option('rounds', '15'));
 const sizes = option('sizes', '0,250,10000').split(',').map(Number);
@@ -25,26 +27,24 @@ const HOST_LOCAL = '/usr/lib/cni/host-local';
 if (!fs.existsSync('/usr/bin/time')) throw new Error('GNU time is needed for peak memory: apt-get install time');
 
 const contenders = [
-  { name: 'pod-ipam (node)', cmd: [process.execPath, path.join(root, 'dist/pod-ipam.cjs')], type: 'pod-ipam' },
-  ...(fs.existsSync(path.join(root, 'dist/pod-ipam')) ? [{ name: 'pod-ipam (exe)', cmd: [path.join(root, 'dist/pod-ipam')], type: 'pod-ipam' }] : []),
+  { name: 'pod-ipam (exe)', cmd: [path.join(root, 'dist/pod-ipam')], type: 'pod-ipam' },
   ...(fs.existsSync(HOST_LOCAL) ? [{ name: 'host-local', cmd: [HOST_LOCAL], type: 'host-local' }] : []),
 ];
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pod-ipam-bench-'));
 const loadBefore = os.loadavg();
 
-// The floor: the smallest compiled Bun program (read stdin, print "{}"), built with the
-// same Bun and flags as dist/pod-ipam.
-const floors = [];
-try {
-  const bun = path.join(root, 'node_modules/bun/bin/bun.exe');
-  fs.writeFileSync(path.join(work, 'floor.js'), 'require("fs").readFileSync(0);process.stdout.write("{}\\n");');
-  execFileSync(bun, ['build', '--compile', '--bytecode', '--format=cjs', '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', path.join(work, 'floor.js'), '--outfile', path.join(work, 'floor')], { stdio: 'ignore' });
-  floors.push({ name: 'Bun floor (read stdin, print {})', cmd: [path.join(work, 'floor')] });
-} catch {
-  console.error('bench: no Bun to build the floor program; skipped');
-}
-floors.push({ name: 'Node.js floor (node -e "")', cmd: [process.execPath, '-e', ''] });
+// The floors, built with the same Bun and flags as dist/pod-ipam.
+const BARE = 'bare Bun program (process.stdout.write(""))';
+const floors = [
+  { name: BARE, source: "process.stdout.write('');" },
+  { name: 'Bun, read stdin and write {} to fd 1', source: "const fs = require('fs'); fs.readFileSync(0); fs.writeSync(1, '{}\\n');" },
+].map((f, i) => {
+  const file = path.join(work, `floor${i}`);
+  fs.writeFileSync(`${file}.js`, f.source);
+  execFileSync(findBun(root), ['build', '--compile', '--bytecode', '--format=cjs', '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', `${file}.js`, '--outfile', file], { stdio: 'ignore' });
+  return { name: f.name, cmd: [file] };
+});
 const subnet = '10.200.0.0/16';
 const ipOf = (i) => `10.200.${(i + 2) >> 8}.${(i + 2) & 255}`; // from 10.200.0.2 upwards
 
@@ -134,12 +134,14 @@ const hostLocalVersion = (() => {
 })();
 console.log(`# ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'cpu'}, ${os.type()} ${os.release()}, node ${process.version}, bun ${bunVersion}, host-local (containernetworking-plugins) ${hostLocalVersion}`);
 console.log(`# ${new Date().toISOString()}, ${rounds} rounds, load average ${loadBefore.map((x) => x.toFixed(1)).join('/')} before, ${loadAfter.map((x) => x.toFixed(1)).join('/')} after (1/5/15 min)\n`);
-console.log('| contender | live allocations | verb | median ms | median peak MiB | vs. same verb at 0 |');
-console.log('| --- | ---: | --- | ---: | ---: | ---: |');
+const bareMs = median(samples[`floor|${BARE}`].ms);
+console.log('| contender | live allocations | verb | median ms | minus bare Bun program, ms | median peak MiB | vs. same verb at 0 |');
+console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: |');
 for (const c of contenders) for (const n of sizes) for (const verb of ['ADD', 'CHECK', 'DEL']) {
   const s = samples[`${c.name}|${n}|${verb}`];
   const base = samples[`${c.name}|${sizes[0]}|${verb}`];
-  console.log(`| ${c.name} | ${n} | ${verb} | ${fmt(median(s.ms))} | ${fmt(median(s.mib))} | ${(median(s.ms) / median(base.ms)).toFixed(2)}x |`);
+  const gap = c.type === 'pod-ipam' ? `+${fmt(median(s.ms) - bareMs)}` : '-';
+  console.log(`| ${c.name} | ${n} | ${verb} | ${fmt(median(s.ms))} | ${gap} | ${fmt(median(s.mib))} | ${(median(s.ms) / median(base.ms)).toFixed(2)}x |`);
 }
 const hl = contenders.find((c) => c.type === 'host-local');
 if (hl) {

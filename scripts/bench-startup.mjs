@@ -1,99 +1,91 @@
 #!/usr/bin/env node
-// Start-up benchmark: what one CNI ADD costs against the bare start of the same runtime.
+// Where the executable's start-up goes: one CNI call against the bare start of the same
+// runtime, split into steps.
 //
-//   node scripts/bench-startup.mjs [--runs N]      (default 40; builds first if needed)
+//   node scripts/bench-startup.mjs [--runs 40]      (builds first if needed)
 //
-// Four programs, run interleaved (one of each per round, so drift in machine load hits all
-// alike), each run timed wall-clock from spawn to exit:
-//   node bare      node on an empty file
-//   node ADD       node dist/pod-ipam.cjs, a real node-local ADD (new container each run)
-//   bun bare       an empty program compiled by `bun build --compile`, same flags as ours
-//   exe ADD        dist/pod-ipam, a real node-local ADD
-// plus VERSION through each build (loads the bundle, touches no state), which splits the
-// difference into loading the program and doing the ADD (lock, reads, fsynced writes).
-// Reports median and p90 per program and the medians' differences ADD − bare per runtime.
-// The goal (issue 3): the difference stays at or under 10 ms.
+// Programs, run interleaved (one of each per round, so drift in machine load hits all
+// alike), each run timed wall-clock from spawn to exit; then, per program, the CPU time
+// (user + sys) of RUNS runs in a row from bash's `times`, divided by RUNS:
+//   bun bare        `process.stdout.write('')` compiled by the same Bun with our flags:
+//                   the floor the issue measures against
+//   bun fs          `require('fs').writeSync(1, '')`: the same without Bun's stdout
+//                   stream (pod-ipam writes fd 1 synchronously too)
+//   exe VERSION     dist/pod-ipam loading its bundle and answering VERSION (no state)
+//   exe ADD         dist/pod-ipam, a real node-local ADD (a new container each run)
+// and prints medians and the differences between consecutive steps.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median } from './lib/bench-util.mjs';
+import { median, option } from './lib/bench-util.mjs';
+import { findBun } from './lib/find-bun.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 40;
+const RUNS = Number(option('runs', '40'));
 const WARMUP = 3;
-const BUNDLE = path.join(ROOT, 'dist', 'pod-ipam.cjs');
 const EXE = path.join(ROOT, 'dist', 'pod-ipam');
-
-if (!existsSync(BUNDLE) || !existsSync(EXE)) execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+if (!existsSync(EXE)) execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit' });
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'pod-ipam-bench-'));
 try {
-  const empty = path.join(tmp, 'empty.js');
-  writeFileSync(empty, '');
-  const bunBare = path.join(tmp, 'bun-bare');
-  const bun = findBun();
-  execFileSync(bun, ['build', '--compile', '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', '--bytecode', '--format=cjs', empty, '--outfile', bunBare], { stdio: 'ignore' });
-
-  const conf = (dataDir) => JSON.stringify({ cniVersion: '1.1.0', name: 'bench', ipam: { type: 'pod-ipam', dataDir, ranges: [[{ subnet: '10.99.0.0/16' }]] } });
+  const compile = (name, source) => {
+    writeFileSync(path.join(tmp, `${name}.js`), source);
+    execFileSync(findBun(ROOT), ['build', '--compile', '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', '--bytecode', '--format=cjs', path.join(tmp, `${name}.js`), '--outfile', path.join(tmp, name)], { stdio: 'ignore' });
+    return path.join(tmp, name);
+  };
+  const bare = compile('bare', "process.stdout.write('');\n");
+  const fsOnly = compile('fs-only', "require('fs').writeSync(1, '');\n");
+  const dataDir = path.join(tmp, 'data');
+  const conf = JSON.stringify({ cniVersion: '1.1.0', name: 'bench', ipam: { type: 'pod-ipam', dataDir, ranges: [[{ subnet: '10.99.0.0/16' }]] } });
   let seq = 0;
-  const add = (cmd, dataDir) => () => ({
-    cmd,
-    input: conf(dataDir),
-    env: { PATH: process.env.PATH, CNI_COMMAND: 'ADD', CNI_CONTAINERID: `bench-${seq++}`, CNI_IFNAME: 'eth0', CNI_NETNS: '/var/run/netns/bench', CNI_PATH: '/opt/cni/bin' },
-  });
   const programs = [
-    { name: 'node bare', run: () => ({ cmd: [process.execPath, empty] }) },
-    { name: 'node VERSION', run: () => ({ cmd: [process.execPath, BUNDLE], input: '{}', env: { CNI_COMMAND: 'VERSION' } }) },
-    { name: 'node ADD', run: add([process.execPath, BUNDLE], path.join(tmp, 'data-node')) },
-    { name: 'bun bare', run: () => ({ cmd: [bunBare] }) },
+    { name: 'bun bare', run: () => ({ cmd: [bare] }) },
+    { name: 'bun fs', run: () => ({ cmd: [fsOnly] }) },
     { name: 'exe VERSION', run: () => ({ cmd: [EXE], input: '{}', env: { CNI_COMMAND: 'VERSION' } }) },
-    { name: 'exe ADD', run: add([EXE], path.join(tmp, 'data-exe')) },
+    {
+      name: 'exe ADD',
+      run: () => ({ cmd: [EXE], input: conf, env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: `bench-${seq++}`, CNI_IFNAME: 'eth0', CNI_NETNS: '/var/run/netns/bench', CNI_PATH: '/opt/cni/bin' } }),
+    },
   ];
-  const times = new Map(programs.map((p) => [p.name, []]));
+  for (const p of programs) spawnSync('dd', [`if=${p.run().cmd[0]}`, 'iflag=nocache', 'count=0', 'status=none']);
+  const wall = new Map(programs.map((p) => [p.name, []]));
   for (let round = 0; round < WARMUP + RUNS; round++) {
     for (const p of programs) {
       const { cmd, input, env } = p.run();
       const t0 = process.hrtime.bigint();
-      const r = spawnSync(cmd[0], cmd.slice(1), { input: input ?? '', env: env ?? { PATH: process.env.PATH }, stdio: ['pipe', 'pipe', 'pipe'] });
+      const r = spawnSync(cmd[0], cmd.slice(1), { input: input ?? '', env: { PATH: process.env.PATH, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (r.status !== 0) throw new Error(`${p.name} failed (${r.status}): ${r.stdout} ${r.stderr}`);
-      if (round >= WARMUP) times.get(p.name).push(ms);
+      if (round >= WARMUP) wall.get(p.name).push(ms);
     }
   }
-
-  const q = (xs, f) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.min(s.length - 1, Math.floor(f * s.length))];
-  };
-  console.log(`start-up, wall clock, ${RUNS} interleaved runs each (after ${WARMUP} warm-up rounds)\n`);
-  console.log('program        median ms   p90 ms');
-  for (const [name, xs] of times) console.log(`${name.padEnd(14)} ${median(xs).toFixed(1).padStart(9)} ${q(xs, 0.9).toFixed(1).padStart(8)}`);
-  const diff = (a, b) => median(times.get(a)) - median(times.get(b));
-  console.log('');
-  for (const [label, a, b] of [['node', 'node ADD', 'node bare'], ['bun', 'exe ADD', 'bun bare']]) {
-    const d = diff(a, b);
-    console.log(`${label}: ADD − bare start = ${d.toFixed(1)} ms (${(median(times.get(a)) / median(times.get(b))).toFixed(2)}×) ${d <= 10 ? 'within' : 'OVER'} the 10 ms budget`);
+  const cpu = new Map(programs.map((p) => [p.name, cpuPerRun(p)]));
+  console.log(`# start-up: wall medians of ${RUNS} interleaved runs each (after ${WARMUP} warm-up rounds); CPU per run from ${RUNS} runs in a row\n`);
+  console.log('| program | median wall ms | CPU per run, ms | wall minus previous row, ms |');
+  console.log('| --- | ---: | ---: | ---: |');
+  let previous;
+  for (const p of programs) {
+    const w = median(wall.get(p.name));
+    console.log(`| ${p.name} | ${w.toFixed(1)} | ${cpu.get(p.name).toFixed(1)} | ${previous === undefined ? '-' : (w - previous).toFixed(1)} |`);
+    previous = w;
   }
-  console.log(`of which loading the program (VERSION − bare): node ${diff('node VERSION', 'node bare').toFixed(1)} ms, bun ${diff('exe VERSION', 'bun bare').toFixed(1)} ms`);
-  console.log(`exe ADD vs node ADD: ${(median(times.get('node ADD')) / median(times.get('exe ADD'))).toFixed(2)}× faster`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
 
-/** Same lookup as scripts/build.mjs: the platform package's binary, or bun's own after postinstall. */
-function findBun() {
-  if (process.env.POD_IPAM_BUN) return process.env.POD_IPAM_BUN;
-  const arch = { x64: 'x64', arm64: 'aarch64' }[process.arch] ?? process.arch;
-  const os = process.platform === 'win32' ? 'windows' : process.platform;
-  const candidates = [
-    path.join(ROOT, 'node_modules', '@oven', `bun-${os}-${arch}`, 'bin', 'bun'),
-    path.join(ROOT, 'node_modules', '@oven', `bun-${os}-${arch}-musl`, 'bin', 'bun'),
-    path.join(ROOT, 'node_modules', 'bun', 'bin', 'bun.exe'),
-  ];
-  const found = candidates.find((c) => existsSync(c) && spawnSync(c, ['--version']).status === 0);
-  if (!found) throw new Error(`no Bun binary found (looked at ${candidates.join(', ')})`);
-  return found;
+/** CPU (user + sys) per run of `p`, from bash's `times` after RUNS runs in a row. */
+function cpuPerRun(p) {
+  const { cmd, input, env } = p.run();
+  const inputFile = path.join(tmp, 'input');
+  writeFileSync(inputFile, input ?? '');
+  // ADD needs a new container each run: $i makes the ID unique.
+  const script = `for i in $(seq 1 ${RUNS}); do CNI_CONTAINERID=cpu-$i-$CNI_CONTAINERID "$0" <"$1" >/dev/null; done; times`;
+  const r = spawnSync('bash', ['-c', script, cmd[0], inputFile], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+  const [user, sys] = r.stdout.trim().split('\n').pop().split(/\s+/).map((x) => {
+    const [, m, sec] = /(\d+)m([\d.]+)s/.exec(x);
+    return Number(m) * 60000 + Number(sec) * 1000;
+  });
+  return (user + sys) / RUNS;
 }

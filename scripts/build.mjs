@@ -20,8 +20,8 @@
 //                        (test/e2e/hot-path.test.ts uses it; never ship such a build)
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { findBun } from './lib/find-bun.mjs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -82,7 +82,7 @@ chmodSync(bundleTmp, 0o755);
 renameSync(bundleTmp, bundleFile);
 
 if (withExe) {
-  const bun = findBun();
+  const bun = findBun(ROOT);
   const exeTmp = tmpName(exeFile);
   try {
     execFileSync(
@@ -108,44 +108,4 @@ if (withExe) {
   } finally {
     rmSync(exeTmp, { force: true });
   }
-}
-
-/**
- * The Bun binary to compile with. Bun's postinstall moves the platform binary over the
- * placeholder node_modules/bun/bin/bun.exe; when install scripts did not run (npm's
- * --ignore-scripts, or npm holding back scripts it was not told to allow) the binary is
- * still in the platform package. Either works; neither needs a download.
- */
-function findBun() {
-  if (process.env.POD_IPAM_BUN) return process.env.POD_IPAM_BUN;
-  const require = createRequire(path.join(ROOT, 'package.json'));
-  const os = { linux: 'linux', darwin: 'darwin', freebsd: 'freebsd', win32: 'windows' }[process.platform] ?? process.platform;
-  const arch = { x64: 'x64', arm64: 'aarch64' }[process.arch] ?? process.arch;
-  const musl = process.platform === 'linux' && !process.report?.getReport().header.glibcVersionRuntime;
-  const exe = process.platform === 'win32' ? 'bun.exe' : 'bun';
-  const candidates = [];
-  for (const name of [`@oven/bun-${os}-${arch}${musl ? '-musl' : ''}`, `@oven/bun-${os}-${arch}-baseline`]) {
-    try {
-      candidates.push(path.join(path.dirname(require.resolve(`${name}/package.json`)), 'bin', exe));
-    } catch {
-      // not installed for this platform
-    }
-  }
-  try {
-    candidates.push(path.join(path.dirname(require.resolve('bun/package.json')), 'bin', 'bun.exe'));
-  } catch {
-    // bun not installed at all
-  }
-  // The placeholder is a few hundred bytes; the real binary is tens of megabytes.
-  const found = candidates.find((c) => existsSync(c) && statSync(c).size > 1_000_000);
-  if (!found) {
-    console.error(
-      'build: no Bun binary found to compile dist/pod-ipam (looked at:\n  ' +
-        candidates.join('\n  ') +
-        ')\nRun `npm ci` (it installs the devDependency `bun` and its platform package), ' +
-        'set POD_IPAM_BUN to a Bun binary, or build only the Node.js bundle with --no-exe.',
-    );
-    process.exit(1);
-  }
-  return found;
 }
