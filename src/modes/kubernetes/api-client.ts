@@ -34,7 +34,18 @@ export interface GetOptions {
  *   the server is unreachable, too slow, fails TLS verification or answers something
  *   that is not a JSON object.
  */
-export function getJson(conn: Connection, apiPath: string, opts: GetOptions): Promise<Record<string, unknown>> {
+export async function getJson(conn: Connection, apiPath: string, opts: GetOptions): Promise<Record<string, unknown>> {
+  try {
+    return await getOnce(conn, apiPath, opts);
+  } catch (e) {
+    // An exec credential may have been revoked or rotated before its expiry: like
+    // client-go, ask for a fresh one once.
+    if (!(e instanceof ApiStatusError && e.status === 401 && conn.renew)) throw e;
+    return getOnce(conn.renew(), apiPath, opts);
+  }
+}
+
+function getOnce(conn: Connection, apiPath: string, opts: GetOptions): Promise<Record<string, unknown>> {
   const url = new URL(conn.server + apiPath);
   return new Promise((resolve, reject) => {
     // The first error wins; a destroy() with our own TryAgainError arrives here as-is.

@@ -2,8 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getJson } from '../../../src/modes/kubernetes/api-client';
-import { kubeconfigConnection } from '../../../src/modes/kubernetes/connection';
-import { parseKubeconfigYaml } from '../../../src/modes/kubernetes/kubeconfig-yaml';
+import { kubeconfigConnection } from '../../../src/modes/kubernetes/kubeconfig-connection';
+import { parseKubeconfigText } from '../../../src/modes/kubernetes/kubeconfig-parse';
 import { ROOT, runPlugin } from '../../helpers/run-plugin';
 import { TOKEN, startKubeFixture } from './kube-fixture';
 import type { KubeFixture } from './kube-fixture';
@@ -28,7 +28,7 @@ function installedKubeconfig(): string {
 }
 
 test('kubernetes-kubeconfig.yaml: a token-file kubeconfig that reaches the server', async () => {
-  const conn = kubeconfigConnection(installedKubeconfig());
+  const conn = kubeconfigConnection(installedKubeconfig(), { env: {} });
   await expect(getJson(conn, '/api/v1/nodes/node-a', { timeoutMs: 2000, permission: 'get on nodes' })).resolves.toMatchObject({ kind: 'Node' });
 });
 
@@ -53,7 +53,7 @@ test('kubernetes.conflist: the pod-ipam plugin entry serves a dual-stack ADD', a
 });
 
 test('kubernetes-rbac.yaml: get on nodes and pods, bound to the service account it defines', () => {
-  const docs = example('kubernetes-rbac.yaml').split(/^---$/m).map((d, i) => parseKubeconfigYaml(d, `doc ${i}`) as Record<string, any>);
+  const docs = example('kubernetes-rbac.yaml').split(/^---$/m).map((d, i) => parseKubeconfigText(d, `doc ${i}`) as Record<string, any>);
   const byKind = Object.fromEntries(docs.map((d) => [d.kind, d]));
   expect(Object.keys(byKind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ServiceAccount']);
   const rules = byKind.ClusterRole.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
