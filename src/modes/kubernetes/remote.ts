@@ -1,11 +1,11 @@
 /**
  * Everything that talks to the API server, behind one lazily imported module: the warm
- * path (a usable podCIDR cache) never loads node:https, TLS or the kubeconfig reader.
+ * path (a usable podCIDR cache) never loads node:https, TLS or the kubeconfig reader,
+ * and the in-cluster form never loads the kubeconfig reader and its YAML library.
  */
 import { inClusterConnection } from './connection';
 import type { Connection } from './connection';
 import type { KubernetesConfig } from './config';
-import { kubeconfigConnection } from './kubeconfig-connection';
 
 export { fetchNodePodCidrs } from './node-cidrs';
 export { fetchPodAddresses } from './pod-annotation';
@@ -22,7 +22,9 @@ export interface ConnectContext {
  * @throws ConfigError when the kubeconfig or in-cluster files are missing or malformed;
  *   TryAgainError when an exec credential plugin fails.
  */
-export function connect(config: KubernetesConfig, ctx: ConnectContext): Connection {
+export async function connect(config: KubernetesConfig, ctx: ConnectContext): Promise<Connection> {
   if (config.kubeconfig === undefined) return inClusterConnection(ctx.env);
+  // The YAML library comes with the kubeconfig reader: only a kubeconfig loads it.
+  const { kubeconfigConnection } = await import('./kubeconfig-connection');
   return kubeconfigConnection(config.kubeconfig, { env: ctx.env, timeoutMs: config.timeoutMs, cacheDir: ctx.stateDir, warn: ctx.warn });
 }

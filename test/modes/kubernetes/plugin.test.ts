@@ -96,7 +96,7 @@ test('a malformed kubeconfig is code 7 with the line, not a stack trace', async 
   const kubeconfig = path.join(fx.dir, 'broken-kubeconfig');
   fs.writeFileSync(kubeconfig, 'clusters:\n- name: a\n   cluster: {}\n');
   const out = await call('ADD', 'c1', { ipam: { kubeconfig } });
-  expect(out.json).toMatchObject({ code: 7, msg: expect.stringMatching(/^ipam\.kubeconfig \(.*broken-kubeconfig\): line 3: /) });
+  expect(out.json).toMatchObject({ code: 7, msg: expect.stringMatching(/^ipam\.kubeconfig \(.*broken-kubeconfig\): is not valid YAML at line 2: /) });
   expect(out.stdout).not.toMatch(/\n\s+at /);
 });
 
