@@ -116,7 +116,7 @@ function interpret(conn: Connection, apiPath: string, status: number, body: stri
     case 401:
       throw new ApiStatusError(status, `${at} rejected pod-ipam's credentials (401 Unauthorized): the token or client certificate from ${conn.source} is invalid or expired`, statusMessage);
     case 403:
-      throw new ApiStatusError(status, `${at} refused "${opts.permission}" (403 Forbidden): grant pod-ipam's identity ${opts.permission} (see conf-examples/kubernetes-rbac.yaml): ${statusMessage}`, statusMessage);
+      throw new ApiStatusError(status, `${at} refused "${opts.permission}" (403 Forbidden): grant pod-ipam's identity ${opts.permission} (see the ClusterRole in conf-examples/deploy-kubernetes.yaml): ${statusMessage}`, statusMessage);
     default:
       throw new ApiStatusError(status, `${at} answered GET ${apiPath} with HTTP ${status}: ${statusMessage}`, statusMessage);
   }
