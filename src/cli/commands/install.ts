@@ -53,7 +53,7 @@ export const registerInstall: CommandRegistrar = (program: Command, io: CliIO) =
     .addOption(new Option('--host-root <dir>', "where this process sees the host's /").default('/').argParser(absolute))
     .addOption(new Option('--cni-bin-dir <dir>', 'host CNI bin directory').default('/opt/cni/bin').argParser(absolute))
     .addOption(new Option('--cni-conf-dir <dir>', 'host CNI config directory').default('/etc/cni/net.d').argParser(absolute))
-    .addOption(new Option('--conf-name <name>', 'file name in --cni-conf-dir (default: the template\'s)'))
+    .addOption(new Option('--conf-name <name>', 'file name in --cni-conf-dir (default: the template\'s)').argParser(confName))
     .addOption(new Option('--node-name <name>', 'this node (default: env NODE_NAME, from the downward API spec.nodeName)'))
     .addOption(new Option('--binary <file>', 'the executable to install (default: this one)').argParser(absolute))
     .addOption(new Option('--no-binary', 'do not install the executable'))
@@ -144,6 +144,12 @@ async function watch(round: () => Promise<void>, seconds: number, io: CliIO): Pr
 }
 
 const hostView = (p: string, root: string): string => (root === '/' ? p : `/${path.relative(root, p)}`);
+
+function confName(v: string): string {
+  // Runtimes read only these extensions, in name order: a typo here would install a file no runtime reads.
+  if (v.includes('/') || !/^[^.].*\.(conflist|conf|json)$/.test(v)) throw new InvalidArgumentError('must be a file name ending in .conflist, .conf or .json');
+  return v;
+}
 
 function positiveSeconds(v: string): number {
   const n = Number(v);
