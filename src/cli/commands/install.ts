@@ -9,19 +9,11 @@
  * The host's / is seen at --host-root (the container mounts it at /host); every other
  * directory option is a host path, and host paths are what the written files name.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import { DEFAULT_SERVICEACCOUNT_DIR } from '../../modes/kubernetes/connection';
 import type { CliIO, CommandRegistrar } from '../program';
-import { CliError } from './common';
-import { installBinary, runningExecutable } from './install-binary';
-import { etcdFiles, kubeFiles } from './install-credentials';
-import type { OnHost } from './install-credentials';
-import { commitTemp, syncFiles } from './install-files';
-import type { DesiredFile } from './install-files';
-import { modeOf, readTemplate, renderConflist, stageConflist, usesEtcd } from './install-render';
+import { planRound } from './install-round';
 
 export interface InstallOptions {
   readonly template?: string;
@@ -66,84 +58,38 @@ export const registerInstall: CommandRegistrar = (program: Command, io: CliIO) =
     .addOption(new Option('--interval-seconds <n>', 'how often --watch checks').default(10).argParser(positiveSeconds))
     .action(async (options: InstallOptions) => {
       const round = planRound(options, io);
-      await round(true);
-      if (options.watch) await watch(() => round(false), options.intervalSeconds, io);
+      if (!options.watch) return round(true);
+      // Listen before the first round: a SIGTERM at any moment ends the installer cleanly.
+      const stop = new AbortController();
+      const onSignal = (): void => stop.abort();
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+      try {
+        await round(true);
+        await watch(() => round(false), options.intervalSeconds, stop.signal, io);
+      } finally {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
     });
 };
 
-/** One pass: everything read and checked first, then written; nothing is written when any input is bad. */
-function planRound(options: InstallOptions, io: CliIO): (first: boolean) => Promise<void> {
-  const onHost: OnHost = (p) => path.join(options.hostRoot, p);
-  const say = (m: string): void => io.stdout(`${new Date().toISOString()} ${m}\n`);
-  return async (first) => {
-    const files: DesiredFile[] = [];
-    let staged: { tmp: string; target: string } | undefined;
-    if (options.template) {
-      const template = readTemplate(options.template);
-      const nodeName = options.nodeName ?? io.env['NODE_NAME'];
-      const needsNode = template.ipams.some((i) => modeOf(i) !== 'node-local');
-      if (needsNode && !nodeName) throw new CliError('this template needs the node name: set NODE_NAME (downward API fieldRef spec.nodeName) or --node-name');
-      let kubeconfig: string | undefined;
-      if (template.ipams.some((i) => modeOf(i) === 'kubernetes')) {
-        const saDir = options.serviceaccountDir ?? io.env['POD_IPAM_SERVICEACCOUNT_DIR'] ?? DEFAULT_SERVICEACCOUNT_DIR;
-        const kube = kubeFiles(options.kubeconfigDir, saDir, options.apiServer, io.env, onHost);
-        files.push(...kube.files);
-        kubeconfig = kube.kubeconfig;
-      }
-      let etcdTls: { ca: string; cert: string; key: string } | undefined;
-      if (options.etcdSecretDir && template.ipams.some(usesEtcd)) {
-        const etcd = etcdFiles(options.etcdSecretDir, options.etcdCertDir, onHost);
-        files.push(...etcd.files);
-        etcdTls = etcd.tls;
-      }
-      const text = renderConflist(template, { ...(nodeName && { nodeName }), ...(kubeconfig && { kubeconfig }), ...(etcdTls && { etcdTls }) });
-      const target = onHost(path.join(options.cniConfDir, options.confName ?? path.basename(options.template)));
-      const tmp = await stageConflist(target, text, io.env);
-      if (tmp) staged = { tmp, target };
-    }
+/** Runs `round` every `seconds` until `stop` (SIGTERM or SIGINT); a failed round is reported and retried. */
+async function watch(round: () => Promise<void>, seconds: number, stop: AbortSignal, io: CliIO): Promise<void> {
+  while (!stop.aborted) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, seconds * 1000);
+      stop.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    });
+    if (stop.aborted) break;
     try {
-      if (first && options.binary !== false) {
-        const version = installBinary(options.binary ?? runningExecutable(), onHost(options.cniBinDir), io.env);
-        say(`installed ${path.join(options.cniBinDir, 'pod-ipam')} (${version})`);
-      }
-      for (const written of syncFiles(files)) say(`wrote ${hostView(written, options.hostRoot)}`);
+      await round();
     } catch (e) {
-      if (staged) fs.rmSync(staged.tmp, { force: true });
-      throw e;
+      io.stderr(`pod-ipam install: ${(e as Error).message} (retrying in ${seconds} s)\n`);
     }
-    if (staged) {
-      commitTemp(staged.tmp, staged.target);
-      say(`wrote ${hostView(staged.target, options.hostRoot)}`);
-    }
-  };
-}
-
-/** Runs `round` every `seconds` until SIGTERM or SIGINT; a failed round is reported and retried. */
-async function watch(round: () => Promise<void>, seconds: number, io: CliIO): Promise<void> {
-  const stop = new AbortController();
-  const onSignal = (): void => stop.abort();
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-  try {
-    while (!stop.signal.aborted) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, seconds * 1000);
-        stop.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-      });
-      if (stop.signal.aborted) break;
-      try {
-        await round();
-      } catch (e) {
-        io.stderr(`pod-ipam install: ${(e as Error).message} (retrying in ${seconds} s)\n`);
-      }
-    }
-  } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
   }
 }
 
-const hostView = (p: string, root: string): string => (root === '/' ? p : `/${path.relative(root, p)}`);
 
 function confName(v: string): string {
   // Runtimes read only these extensions, in name order: a typo here would install a file no runtime reads.
