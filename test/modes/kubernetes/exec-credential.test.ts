@@ -98,6 +98,16 @@ describe('in process', () => {
     expect((error as Error).message).toMatch(message);
   });
 
+  test('a plugin that never answers is killed at the limit: "try again"', () => {
+    const { plugin, kubeconfig } = setUp({ apiVersion: V1 });
+    plugin.hang();
+    let error: unknown;
+    try { kubeconfigConnection(kubeconfig, { env, timeoutMs: 300 }); } catch (e) { error = e; }
+    expect(error).toBeInstanceOf(TryAgainError);
+    expect((error as Error).message).toMatch(/credential-plugin.sh" did not finish within 300 ms/);
+    expect(plugin.calls()).toHaveLength(1);
+  });
+
   test('a missing plugin names its installHint; a failing one is "try again" with its stderr', () => {
     const { plugin, kubeconfig } = setUp({ apiVersion: V1, installHint: 'Install it with: apt-get install thing' });
     fs.rmSync(plugin.command);

@@ -23,6 +23,8 @@ export interface ExecPlugin {
   respond(credential: unknown): void;
   /** Make the next calls exit 1 with `message` on stderr (undefined: answer again). */
   fail(message: string | undefined): void;
+  /** Make the next calls never answer. */
+  hang(): void;
 }
 
 export function makeExecPlugin(dir: string): ExecPlugin {
@@ -41,6 +43,7 @@ case "\${KUBERNETES_EXEC_INFO:-}" in
   *) echo "credential-plugin: KUBERNETES_EXEC_INFO is not an ExecCredential" >&2; exit 3 ;;
 esac
 if [ -f "$d/fail" ]; then cat "$d/fail" >&2; exit 1; fi
+if [ -f "$d/hang" ]; then exec sleep 120; fi
 cat "$d/response"
 `,
     { mode: 0o755 },
@@ -51,6 +54,7 @@ cat "$d/response"
     lastExecInfo: () => JSON.parse(fs.readFileSync(f('exec-info'), 'utf8')),
     lastEnv: () => Object.fromEntries(fs.readFileSync(f('env'), 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])),
     respond: (credential) => fs.writeFileSync(f('response'), JSON.stringify(credential)),
+    hang: () => fs.writeFileSync(f('hang'), ''),
     fail: (message) => (message === undefined ? fs.rmSync(f('fail'), { force: true }) : fs.writeFileSync(f('fail'), message)),
   };
 }
