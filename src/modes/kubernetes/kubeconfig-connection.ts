@@ -108,7 +108,7 @@ function execConnection(base: Connection, exec: ExecConfig, cluster: Record<stri
     // After a 401: a credential another process renewed meanwhile, else the plugin again.
     renew: () => {
       const cached = cache.get(identity, now());
-      return withCredential(cached && cached.token !== c.token ? cached : run());
+      return withCredential(cached && (cached.token !== c.token || cached.cert !== c.cert) ? cached : run());
     },
   });
   return withCredential(cache.get(identity, now()) ?? run());
