@@ -4,12 +4,13 @@
 #
 #   scripts/install.sh [DIR]
 #
-# Atomic: the file is copied to a temp name in DIR, flushed to disk, checked to run on this
-# host, and only then renamed over DIR/pod-ipam. A runtime starting pod-ipam at any moment
-# runs either the old executable or the new one, never a half-written file.
+# The work is done by the executable itself (`pod-ipam install`, the one implementation,
+# also what the DaemonSets in conf-examples/ run): it copies itself to a temp name in DIR,
+# flushes it, checks that the copy answers VERSION on this host, and only then renames it
+# over DIR/pod-ipam. A runtime starting pod-ipam at any moment runs either the old
+# executable or the new one, never a half-written file.
 #
-# POD_IPAM_BINARY overrides the source (default: dist/pod-ipam next to this script; the
-# DaemonSet in conf-examples/ sets it to the copy inside its image).
+# POD_IPAM_BINARY overrides the file installed (default: dist/pod-ipam next to this script).
 set -eu
 
 dest_dir=${1:-/opt/cni/bin}
@@ -20,21 +21,11 @@ if [ ! -f "$src" ]; then
   exit 1
 fi
 mkdir -p "$dest_dir"
-tmp=$(mktemp "$dest_dir/.pod-ipam.XXXXXX")
-trap 'rm -f "$tmp"' EXIT INT TERM
-cp "$src" "$tmp"
-chmod 0755 "$tmp"
-sync "$tmp" 2>/dev/null || sync
-# Refuse to install something that does not start here (wrong architecture, missing libc).
-version=$(CNI_COMMAND=VERSION "$tmp" </dev/null 2>&1) || true
-case "$version" in
-  *'"supportedVersions"'*) ;;
-  *)
-    echo "install.sh: $src does not run on this host as a CNI plugin; its answer to VERSION was:" >&2
-    printf '%s\n' "$version" | head -n 3 >&2
-    exit 1
-    ;;
-esac
-mv -f "$tmp" "$dest_dir/pod-ipam"
-trap - EXIT INT TERM
-echo "installed $dest_dir/pod-ipam ($version)"
+dest_dir=$(cd "$dest_dir" && pwd)
+case "$src" in /*) ;; *) src=$(pwd)/$src ;; esac
+# A file that cannot start here cannot install itself either: say so plainly.
+if ! "$src" --version >/dev/null 2>&1; then
+  echo "install.sh: $src does not run on this host (wrong architecture or missing libc?)" >&2
+  exit 1
+fi
+exec "$src" install --binary "$src" --cni-bin-dir "$dest_dir"

@@ -1,12 +1,16 @@
 /**
  * Every example in conf-examples/ is loaded and validated as the plugin validates it;
  * node-local examples also serve a real ADD (their dataDir pointed at a temp directory).
+ * The deployment manifests (*.yaml) are run by test/e2e/daemonset.test.ts and their
+ * ClusterRoles checked by test/modes/kubernetes/rbac.test.ts; this only makes sure
+ * none is left out of those.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseIpamCommon } from '../src/cni/ipam-config';
 import { parseNetConf } from '../src/cni/netconf';
 import { loadMode } from '../src/modes';
+import { MANIFESTS } from './helpers/manifest';
 import { ROOT, runPlugin, tempDataDir } from './helpers/run-plugin';
 
 const dir = path.join(ROOT, 'conf-examples');
@@ -21,6 +25,10 @@ function pluginConfs(file: string): Record<string, unknown>[] {
 
 test('there are examples', () => {
   expect(examples.length).toBeGreaterThanOrEqual(3);
+});
+
+test('every manifest is one the deployment tests run: one per mode', () => {
+  expect(fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()).toEqual([...MANIFESTS].sort());
 });
 
 describe.each(examples)('%s', (file) => {

@@ -13,6 +13,7 @@ import { registerRelease } from './commands/release';
 import { registerStatus } from './commands/status';
 import { registerValidate } from './commands/validate';
 import { registerBlocks } from './commands/blocks';
+import { registerInstall } from './commands/install';
 
 export interface CliIO {
   stdout(text: string): void;
@@ -23,7 +24,7 @@ export interface CliIO {
 /** Adds a command to the program; each lives in src/cli/commands/<name>.ts. */
 export type CommandRegistrar = (program: Command, io: CliIO) => void;
 
-const REGISTRARS: CommandRegistrar[] = [registerStatus, registerPlan, registerValidate, registerRelease, registerGc, registerBlocks, registerBlocksView, registerMetrics];
+const REGISTRARS: CommandRegistrar[] = [registerStatus, registerPlan, registerValidate, registerRelease, registerGc, registerBlocks, registerBlocksView, registerMetrics, registerInstall];
 
 /** Usage errors exit 2 (as commander does), failures of the work itself exit 1. */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {

@@ -1,81 +1,120 @@
 /**
- * conf-examples/daemonset.yaml: the conflist its ConfigMap installs is valid and served by
- * pod-ipam, and its install script is the one scripts/install.sh implements (run here for
- * real into a temp directory, the way the init container runs it).
+ * conf-examples/deploy-*.yaml, one manifest per mode: the objects each holds and how
+ * they fit together, then the DaemonSet's container run for real (its command and
+ * arguments, with the host's directories, its ConfigMap, Secret and service account
+ * mounted from temp directories) and the plugin it installed serving an ADD with the
+ * conflist it rendered: against the stand-in API server (no real kube-apiserver runs
+ * here) for kubernetes mode, against a real etcd with TLS for cluster-pool.
  */
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EXECUTABLE, ROOT, runPlugin, tempDataDir } from '../helpers/run-plugin';
+import { startEtcd } from '../helpers/etcd-server';
+import type { EtcdServer } from '../helpers/etcd-server';
+import { MANIFESTS, readManifest } from '../helpers/manifest';
+import type { Manifest } from '../helpers/manifest';
+import { cniEnv, pluginCommand } from '../helpers/run-plugin';
+import { startKubeFixture } from '../modes/kubernetes/kube-fixture';
+import type { KubeFixture } from '../modes/kubernetes/kube-fixture';
 
-const yaml = fs.readFileSync(path.join(ROOT, 'conf-examples', 'daemonset.yaml'), 'utf8');
+let fx: KubeFixture;
+let etcd: EtcdServer;
+beforeAll(async () => {
+  fx = await startKubeFixture();
+  fx.server.setNode('node-a', ['10.244.5.0/24', 'fd00:5::/64']);
+  etcd = await startEtcd({ tls: true });
+});
+afterAll(async () => {
+  await etcd?.stop();
+  await fx?.close();
+});
 
-/** The text of a YAML block scalar (`key: |`), by its indentation. */
-function blockScalar(key: string): string {
-  const lines = yaml.split('\n');
-  const start = lines.findIndex((l) => l.trimEnd().endsWith(`${key}: |`));
-  if (start < 0) throw new Error(`no block scalar ${key}`);
-  const body: string[] = [];
-  let indent: number | undefined;
-  for (const line of lines.slice(start + 1)) {
-    if (line.trim() === '') {
-      body.push('');
-      continue;
+describe.each(MANIFESTS)('%s', (file) => {
+  const m: Manifest = readManifest(file);
+  const pod = m.byKind('DaemonSet').spec.template.spec;
+
+  test('holds exactly a ServiceAccount, a ClusterRole bound to it, the ConfigMap and the DaemonSet', () => {
+    expect(m.objects.map((o) => o.kind)).toEqual(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet']);
+    const sa = m.byKind('ServiceAccount').metadata;
+    expect(m.byKind('ClusterRoleBinding')).toMatchObject({
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: m.byKind('ClusterRole').metadata.name },
+      subjects: [{ kind: 'ServiceAccount', name: sa.name, namespace: sa.namespace }],
+    });
+    expect(pod.serviceAccountName).toBe(sa.name);
+  });
+
+  test('the DaemonSet: host network, every taint tolerated, system-node-critical, the install container', () => {
+    expect(pod).toMatchObject({ hostNetwork: true, priorityClassName: 'system-node-critical', tolerations: [{ operator: 'Exists' }] });
+    expect(m.container.command).toEqual(['/opt/pod-ipam/pod-ipam', 'install']);
+    expect(m.args.get('--watch')).toBe(true);
+    expect(m.container.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
+    // Every host directory the installer writes is a hostPath volume mounted at --host-root + that path.
+    const root = m.args.get('--host-root') as string;
+    for (const flag of ['--cni-bin-dir', '--cni-conf-dir', '--kubeconfig-dir', '--etcd-cert-dir']) {
+      const dir = m.args.get(flag);
+      if (typeof dir !== 'string') continue;
+      const mount = m.container.volumeMounts.find((v: any) => `${root}${dir}/`.startsWith(`${v.mountPath}/`));
+      expect(mount).toBeDefined();
+      const hostPath = pod.volumes.find((v: any) => v.name === mount.name).hostPath.path;
+      expect(`${hostPath}${`${root}${dir}`.slice(mount.mountPath.length)}`).toBe(dir);
     }
-    const n = line.length - line.trimStart().length;
-    indent ??= n;
-    if (n < indent) break;
-    body.push(line.slice(indent));
-  }
-  return body.join('\n');
+  });
+
+  test('its container installs pod-ipam on a stand-in host, and the plugin serves an ADD with what it wrote', async () => {
+    const tmp = fs.mkdtempSync(path.join(fx.dir, 'node-'));
+    const hostDir = (flag: string): string => path.join(tmp, 'host', m.args.get(flag) as string);
+    // The operator's edits: etcd endpoints of their cluster (here the test's etcd).
+    const template = m.template.text.replace(/"endpoints": \[[^\]]*\]/, `"endpoints": [${JSON.stringify(etcd.endpoint)}]`);
+    const inPod = (p: string): string => path.join(tmp, 'pod', p);
+    fs.mkdirSync(path.dirname(inPod(m.args.get('--template') as string)), { recursive: true });
+    fs.writeFileSync(inPod(m.args.get('--template') as string), template);
+    const args: string[] = [];
+    for (const [flag, value] of m.args) {
+      if (flag === '--watch') continue; // tested in test/cli/install.test.ts; here one pass
+      if (flag === '--host-root') args.push('--host-root=/'); // host paths are real paths here
+      else if (['--cni-bin-dir', '--cni-conf-dir', '--kubeconfig-dir', '--etcd-cert-dir'].includes(flag)) args.push(`${flag}=${hostDir(flag)}`);
+      else args.push(`${flag}=${inPod(value as string)}`);
+    }
+    if (m.args.has('--etcd-secret-dir')) {
+      const secret = inPod(m.args.get('--etcd-secret-dir') as string);
+      fs.mkdirSync(secret, { recursive: true });
+      for (const [name, from] of [['ca.crt', etcd.clientTls!.ca], ['tls.crt', etcd.clientTls!.cert], ['tls.key', etcd.clientTls!.key]] as const) fs.copyFileSync(from, path.join(secret, name));
+    }
+    if (m.byKind('ServiceAccount').automountServiceAccountToken !== false) args.push(`--serviceaccount-dir=${fx.saDir}`);
+    const env = { PATH: process.env.PATH ?? '', NODE_NAME: 'node-a', KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(fx.server.port) };
+    const installed = await run(pluginCommand(), ['install', ...args], env, '');
+    expect(installed.stderr).toBe('');
+    expect(installed.code).toBe(0);
+
+    const confFile = path.join(hostDir('--cni-conf-dir'), m.template.key);
+    const list = JSON.parse(fs.readFileSync(confFile, 'utf8'));
+    const entry = list.plugins.find((p: any) => p.ipam?.type === 'pod-ipam');
+    const dataDir = path.join(tmp, 'host', 'var/lib/cni/pod-ipam');
+    const stdin = JSON.stringify({ cniVersion: list.cniVersion, name: list.name, ...entry, ipam: { ...entry.ipam, dataDir } });
+    const add = await run([path.join(hostDir('--cni-bin-dir'), 'pod-ipam')], [], cniEnv({ command: 'ADD', containerId: 'pod-1' }), stdin);
+    expect(add.stderr).toBe('');
+    const ips = (JSON.parse(add.stdout).ips as { address: string }[]).map((i) => i.address);
+    const expected: Record<string, RegExp[]> = {
+      'node-local': [/^10\.88\.0\.2\/16$/, /^fd88::2\/64$/],
+      kubernetes: [/^10\.244\.5\.2\/24$/, /^fd00:5::2\/64$/],
+      'cluster-pool': [/^10\.\d+\.\d+\.2\/24$/],
+    };
+    const modeExpected = expected[entry.ipam.mode as string]!;
+    expect(ips).toHaveLength(modeExpected.length);
+    ips.forEach((ip, i) => expect(ip).toMatch(modeExpected[i]!));
+    if (entry.ipam.mode !== 'node-local') expect(entry.ipam.nodeName).toBe('node-a');
+  });
+});
+
+function run(command: string[], args: string[], env: Record<string, string>, stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0]!, [...command.slice(1), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
 }
-
-let tmp: ReturnType<typeof tempDataDir>;
-beforeEach(() => {
-  tmp = tempDataDir();
-});
-afterEach(() => tmp.cleanup());
-
-test('the manifest holds a ConfigMap and a DaemonSet that mounts it and the host CNI directories', () => {
-  const docs = yaml.split(/^---$/m);
-  expect(docs.map((d) => /^kind: (\w+)$/m.exec(d)?.[1])).toEqual(['ConfigMap', 'DaemonSet']);
-  expect(yaml).toMatch(/path: \/opt\/cni\/bin\n/);
-  expect(yaml).toMatch(/path: \/etc\/cni\/net\.d\n/);
-  expect(yaml).toMatch(/configMap:\n\s+name: pod-ipam-config\n/);
-});
-
-test('its conflist validates and serves ADD and DEL as a runtime hands it to pod-ipam', async () => {
-  const list = JSON.parse(blockScalar('10-pod-ipam.conflist')) as { cniVersion: string; name: string; plugins: { ipam?: Record<string, unknown> }[] };
-  const entry = list.plugins.find((p) => p.ipam?.type === 'pod-ipam');
-  expect(entry).toBeDefined();
-  const conf = { cniVersion: list.cniVersion, name: list.name, ...entry, ipam: { ...entry!.ipam, dataDir: tmp.dir } };
-  const add = await runPlugin({ command: 'ADD', stdin: conf });
-  expect(add.code).toBe(0);
-  expect((add.json.ips as { address: string }[]).map((i) => i.address)).toEqual(['10.88.0.2/16', 'fd88::2/64']);
-  expect((await runPlugin({ command: 'DEL', stdin: conf })).code).toBe(0);
-});
-
-test('its install script works as written (install.sh into a host directory, conflist moved into place)', () => {
-  const script = /args:\n\s+- \|\n([\s\S]*?)\n\s+securityContext:/.exec(yaml)?.[1];
-  expect(script).toBeDefined();
-  // The image's /opt/pod-ipam, the host's directories and the ConfigMap mount, under tmp.
-  const image = path.join(tmp.dir, 'image');
-  fs.mkdirSync(image);
-  fs.copyFileSync(path.join(ROOT, 'scripts', 'install.sh'), path.join(image, 'install.sh'));
-  fs.symlinkSync(EXECUTABLE, path.join(image, 'pod-ipam'));
-  fs.mkdirSync(path.join(tmp.dir, 'config'));
-  fs.writeFileSync(path.join(tmp.dir, 'config', '10-pod-ipam.conflist'), blockScalar('10-pod-ipam.conflist'));
-  fs.mkdirSync(path.join(tmp.dir, 'host', 'etc', 'cni', 'net.d'), { recursive: true });
-  const local = script!
-    .split('\n')
-    .map((l) => l.trim())
-    .join('\n')
-    .replaceAll('/opt/pod-ipam/', `${image}/`)
-    .replaceAll('/host/', `${tmp.dir}/host/`)
-    .replaceAll('/config/', `${tmp.dir}/config/`);
-  execFileSync('sh', ['-c', local], { stdio: 'pipe' });
-  expect(fs.readdirSync(path.join(tmp.dir, 'host', 'opt', 'cni', 'bin'))).toEqual(['pod-ipam']);
-  expect(fs.readdirSync(path.join(tmp.dir, 'host', 'etc', 'cni', 'net.d'))).toEqual(['10-pod-ipam.conflist']);
-  const installed = execFileSync(path.join(tmp.dir, 'host', 'opt', 'cni', 'bin', 'pod-ipam'), { env: { CNI_COMMAND: 'VERSION' }, input: '{}', encoding: 'utf8' });
-  expect(JSON.parse(installed).supportedVersions).toContain('1.0.0');
-});

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { buildInstrumented, runInstrumented } from '../helpers/instrumented-build';
 import { cniEnv, nodeLocalConf, tempDataDir } from '../helpers/run-plugin';
 
-const NOT_ON_THE_HOT_PATH = [/^node_modules\/commander\//, /^src\/cli\//, /^src\/modes\/(cluster-pool|kubernetes)\//, /^src\/store\/cluster\//];
+const NOT_ON_THE_HOT_PATH = [/^node_modules\/commander\//, /^node_modules\/yaml\//, /^src\/cli\//, /^src\/modes\/(cluster-pool|kubernetes)\//, /^src\/store\/cluster\//];
 
 let tmp: ReturnType<typeof tempDataDir>;
 let executable: string;
@@ -30,6 +30,19 @@ test('a node-local ADD evaluates no CLI, commander, other mode or cluster store'
   expect(code).toBe(0);
   expect(modules).toEqual(expect.arrayContaining(['src/main.ts', 'src/modes/node-local/index.ts', 'src/cni/verbs/add.ts']));
   expect(offPath(modules)).toEqual([]);
+});
+
+test('a kubernetes-mode ADD with a warm podCIDR cache evaluates no YAML library, kubeconfig reader or API client', async () => {
+  // The kubeconfig is never opened on this path: a file that does not exist proves it.
+  const dataDir = fs.mkdtempSync(path.join(tmp.dir, 'state-'));
+  const stateDir = path.join(dataDir, 'k8snet');
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(stateDir, 'kubernetes-node.json'), JSON.stringify({ version: 1, node: 'node-a', podCIDRs: ['10.244.9.0/24'], fetchedAt: Date.now(), retired: [] }));
+  const conf = { cniVersion: '1.1.0', name: 'k8snet', ipam: { type: 'pod-ipam', mode: 'kubernetes', kubeconfig: path.join(tmp.dir, 'no-such-kubeconfig'), nodeName: 'node-a', dataDir } };
+  const { code, modules } = await loaded(cniEnv({ command: 'ADD' }), [], JSON.stringify(conf));
+  expect(code).toBe(0);
+  expect(modules).toContain('src/modes/kubernetes/index.ts');
+  expect(modules.filter((m) => /^node_modules\/yaml\/|^src\/modes\/kubernetes\/(kubeconfig-|exec-credential|connection|api-client|remote)/.test(m))).toEqual([]);
 });
 
 test('the operator CLI does evaluate commander (the instrument sees lazy modules)', async () => {

@@ -1,8 +1,7 @@
 /**
  * The built plugin in the situations a runtime puts it in, where Bun's runtime and Node's
  * could differ: the working directory it is started in, how stdin arrives, a host without
- * Node.js. Runs against the target build (POD_IPAM_TARGET; jest's "exe" project runs this
- * file again for the single executable).
+ * Node.js. Runs against the single executable.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -10,7 +9,6 @@ import * as path from 'node:path';
 import { EXECUTABLE, cniEnv, nodeLocalConf, pluginCommand, tempDataDir } from '../helpers/run-plugin';
 import type { PluginCall } from '../helpers/run-plugin';
 
-const isExe = process.env.POD_IPAM_TARGET === 'exe';
 
 interface Run {
   code: number | null;
@@ -141,7 +139,7 @@ describe('stdin', () => {
 });
 
 // Only the single executable can be self-contained; the bundle needs node by design.
-if (isExe) test('the executable is self-contained: copied elsewhere, no PATH, no HOME, cwd /', async () => {
+test('the executable is self-contained: copied elsewhere, no PATH, no HOME, cwd /', async () => {
   const bin = path.join(data.dir, 'bin', 'pod-ipam');
   fs.mkdirSync(path.dirname(bin));
   fs.copyFileSync(EXECUTABLE, bin);

@@ -34,7 +34,18 @@ export interface GetOptions {
  *   the server is unreachable, too slow, fails TLS verification or answers something
  *   that is not a JSON object.
  */
-export function getJson(conn: Connection, apiPath: string, opts: GetOptions): Promise<Record<string, unknown>> {
+export async function getJson(conn: Connection, apiPath: string, opts: GetOptions): Promise<Record<string, unknown>> {
+  try {
+    return await getOnce(conn, apiPath, opts);
+  } catch (e) {
+    // An exec credential may have been revoked or rotated before its expiry: like
+    // client-go, ask for a fresh one once.
+    if (!(e instanceof ApiStatusError && e.status === 401 && conn.renew)) throw e;
+    return getOnce(conn.renew(), apiPath, opts);
+  }
+}
+
+function getOnce(conn: Connection, apiPath: string, opts: GetOptions): Promise<Record<string, unknown>> {
   const url = new URL(conn.server + apiPath);
   return new Promise((resolve, reject) => {
     // The first error wins; a destroy() with our own TryAgainError arrives here as-is.
@@ -105,7 +116,7 @@ function interpret(conn: Connection, apiPath: string, status: number, body: stri
     case 401:
       throw new ApiStatusError(status, `${at} rejected pod-ipam's credentials (401 Unauthorized): the token or client certificate from ${conn.source} is invalid or expired`, statusMessage);
     case 403:
-      throw new ApiStatusError(status, `${at} refused "${opts.permission}" (403 Forbidden): grant pod-ipam's identity ${opts.permission} (see conf-examples/kubernetes-rbac.yaml): ${statusMessage}`, statusMessage);
+      throw new ApiStatusError(status, `${at} refused "${opts.permission}" (403 Forbidden): grant pod-ipam's identity ${opts.permission} (see the ClusterRole in conf-examples/deploy-kubernetes.yaml): ${statusMessage}`, statusMessage);
     default:
       throw new ApiStatusError(status, `${at} answered GET ${apiPath} with HTTP ${status}: ${statusMessage}`, statusMessage);
   }

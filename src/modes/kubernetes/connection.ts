@@ -1,13 +1,11 @@
 /**
- * How to reach the API server: resolved from the in-cluster service account files or
- * from a kubeconfig, into one shape the HTTPS client uses. Only the cold path (no
- * usable podCIDR cache) gets here.
+ * How to reach the API server, in one shape the HTTPS client uses: from the in-cluster
+ * service account files here, from a kubeconfig in kubeconfig-connection.ts. Only the
+ * cold path (no usable podCIDR cache) gets here.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../../core/errors';
-import { parseKubeconfigYaml } from './kubeconfig-yaml';
-import type { YamlValue } from './kubeconfig-yaml';
 
 export interface Connection {
   /** "https://host:port" with no trailing slash. */
@@ -21,6 +19,8 @@ export interface Connection {
   readonly servername?: string;
   /** Where the settings came from, for error messages ("kubeconfig /etc/...", "in-cluster service account"). */
   readonly source: string;
+  /** Exec credentials only: the connection with a fresh credential, for one retry after a 401. */
+  readonly renew?: () => Connection;
 }
 
 export const DEFAULT_SERVICEACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -49,82 +49,7 @@ export function inClusterConnection(env: Readonly<Record<string, string | undefi
   return { server: `https://${hostPart}:${port}`, ca, token, source };
 }
 
-/**
- * Settings of the kubeconfig's current context. Relative file paths are relative to the
- * kubeconfig's directory, as kubectl resolves them.
- * @throws ConfigError(ipam.kubeconfig) naming the missing or unsupported entry.
- */
-export function kubeconfigConnection(file: string): Connection {
-  const where = 'ipam.kubeconfig';
-  const doc = parseKubeconfigYaml(readText(file, where, 'the kubeconfig'), `${where} (${file})`);
-  const base = path.dirname(file);
-  const bad = (msg: string): ConfigError => new ConfigError(where, `${file}: ${msg}`);
-  if (!isObject(doc)) throw bad('is not a kubeconfig (expected a mapping with clusters, users, contexts)');
-
-  const contextName = str(doc['current-context']);
-  if (!contextName) throw bad('has no current-context');
-  const context = named(doc, 'contexts', 'context', contextName, bad);
-  const clusterName = str(context['cluster']);
-  if (!clusterName) throw bad(`context "${contextName}" names no cluster`);
-  const cluster = named(doc, 'clusters', 'cluster', clusterName, bad);
-  const userName = str(context['user']);
-  const user = userName ? named(doc, 'users', 'user', userName, bad) : {};
-
-  const server = str(cluster['server']);
-  if (!server || !/^https:\/\/[^/]+/.test(server)) throw bad(`cluster "${clusterName}" needs an https:// server (plain http is refused)`);
-  if (cluster['insecure-skip-tls-verify'] === true) throw bad(`cluster "${clusterName}" sets insecure-skip-tls-verify; pod-ipam always verifies TLS, give it the CA instead`);
-  for (const unsupported of ['exec', 'auth-provider', 'username', 'password']) {
-    if (user[unsupported] !== undefined) throw bad(`user "${userName}" uses "${unsupported}", which pod-ipam does not support; use a token, tokenFile or client certificate`);
-  }
-  const source = `kubeconfig ${file}`;
-  const ca = material(cluster, 'certificate-authority', base, bad, `cluster "${clusterName}"`);
-  const given = (field: string): boolean => str(user[field]) !== undefined || str(user[`${field}-data`]) !== undefined;
-  if (given('client-certificate') !== given('client-key')) throw bad(`user "${userName}" needs both client-certificate and client-key`);
-  const cert = material(user, 'client-certificate', base, bad, `user "${userName}"`);
-  const key = material(user, 'client-key', base, bad, `user "${userName}"`);
-  const tokenFile = str(user['tokenFile']);
-  const token = str(user['token']) ?? (tokenFile ? readText(path.resolve(base, tokenFile), where, `user "${userName}" tokenFile`).trim() : undefined);
-  const servername = str(cluster['tls-server-name']);
-  return {
-    server: server.replace(/\/+$/, ''),
-    source,
-    ...(ca && { ca }),
-    ...(cert && { cert }),
-    ...(key && { key }),
-    ...(token && { token }),
-    ...(servername && { servername }),
-  };
-}
-
-type Obj = { [key: string]: YamlValue };
-const isObject = (v: YamlValue | undefined): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: YamlValue | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-
-/** The entry `{name, <field>: {...}}` of list `list` whose name is `name`. */
-function named(doc: Obj, list: string, field: string, name: string, bad: (m: string) => ConfigError): Obj {
-  const entries = doc[list];
-  if (entries !== undefined && entries !== null && !Array.isArray(entries)) throw bad(`"${list}" must be a list`);
-  const entry = (entries ?? []).find((e) => isObject(e) && e['name'] === name);
-  if (!entry || !isObject(entry)) throw bad(`no ${field} named "${name}" in "${list}"`);
-  const body = entry[field];
-  if (!isObject(body)) throw bad(`${field} "${name}" has no "${field}" mapping`);
-  return body;
-}
-
-/** PEM material given as `<field>` (a file) or `<field>-data` (base64). */
-function material(obj: Obj, field: string, base: string, bad: (m: string) => ConfigError, owner: string): Buffer | undefined {
-  const data = str(obj[`${field}-data`]);
-  if (data) {
-    if (!/^[A-Za-z0-9+/=\s]+$/.test(data)) throw bad(`${owner} ${field}-data is not base64`);
-    const bytes = Buffer.from(data, 'base64');
-    if (!bytes.toString('latin1').includes('-----BEGIN')) throw bad(`${owner} ${field}-data does not decode to PEM`);
-    return bytes;
-  }
-  const file = str(obj[field]);
-  return file ? readBytes(path.resolve(base, file), 'ipam.kubeconfig', `${owner} ${field}`) : undefined;
-}
-
-function readBytes(file: string, where: string, what: string): Buffer {
+export function readBytes(file: string, where: string, what: string): Buffer {
   try {
     return fs.readFileSync(file);
   } catch (e) {
@@ -133,4 +58,4 @@ function readBytes(file: string, where: string, what: string): Buffer {
   }
 }
 
-const readText = (file: string, where: string, what: string): string => readBytes(file, where, what).toString('utf8');
+export const readText = (file: string, where: string, what: string): string => readBytes(file, where, what).toString('utf8');

@@ -125,7 +125,7 @@ class KubernetesMode implements IpamMode {
 
   /** One connection (token read, kubeconfig parsed) per process, shared by the Node and Pod reads. */
   #connection(remote: Remote): Promise<import('./remote').Connection> {
-    this.#conn ??= Promise.resolve().then(() => remote.connect(this.#config, this.#ctx.env));
+    this.#conn ??= Promise.resolve().then(() => remote.connect(this.#config, this.#ctx));
     return this.#conn;
   }
 }

@@ -4,8 +4,9 @@
  * another crash that would end as "internal error".
  */
 import fc from 'fast-check';
-import { PodIpamError } from '../../../src/core/errors';
-import { parseKubeconfigYaml } from '../../../src/modes/kubernetes/kubeconfig-yaml';
+import { ConfigError, PodIpamError } from '../../../src/core/errors';
+import { parseExecConfig, readExecCredential } from '../../../src/modes/kubernetes/exec-credential';
+import { parseKubeconfigText } from '../../../src/modes/kubernetes/kubeconfig-parse';
 import { podCidrsOf } from '../../../src/modes/kubernetes/node-cidrs';
 import { parseAddressAnnotation } from '../../../src/modes/kubernetes/pod-annotation';
 
@@ -30,8 +31,12 @@ const yamlish = fc
   )
   .map((lines) => lines.map((parts) => parts.join('')).join('\n'));
 
-test('the kubeconfig reader: a value or a ConfigError', () => {
-  fc.assert(fc.property(fc.oneof(yamlish, fc.string()), (text) => onlyDomainErrors(() => parseKubeconfigYaml(text, 'k'))), { numRuns: 3000 });
+test('the kubeconfig reader: a value or a ConfigError, and nothing printed', () => {
+  // A process warning would land on the plugin's stderr, which runtimes log.
+  const warn = jest.spyOn(process, 'emitWarning');
+  fc.assert(fc.property(fc.oneof(yamlish, fc.string()), (text) => onlyDomainErrors(() => parseKubeconfigText(text, 'k'))), { numRuns: 3000 });
+  expect(warn).not.toHaveBeenCalled();
+  warn.mockRestore();
 });
 
 test('a Node object of any shape: CIDRs or a PodIpamError', () => {
@@ -41,4 +46,13 @@ test('a Node object of any shape: CIDRs or a PodIpamError', () => {
 
 test('an annotation of any value: addresses or a PodIpamError', () => {
   fc.assert(fc.property(fc.oneof(fc.anything(), fc.string(), fc.constantFrom('10.0.0.1,fd00::1', ',', '10.0.0.1,', ' fd00::1 ')), (value) => onlyDomainErrors(() => parseAddressAnnotation(value, 'pod a/b'))), { numRuns: 2000 });
+});
+
+test('an exec entry or a plugin answer of any shape: a value or a ConfigError', () => {
+  const bad = (m: string): ConfigError => new ConfigError('k', m);
+  const exec = fc.record({ apiVersion: fc.oneof(fc.constantFrom('client.authentication.k8s.io/v1', 'client.authentication.k8s.io/v1beta1'), fc.anything()), command: fc.anything(), args: fc.anything(), env: fc.anything(), interactiveMode: fc.anything(), installHint: fc.anything() }, { requiredKeys: [] });
+  fc.assert(fc.property(fc.oneof(exec, fc.anything()), (raw) => onlyDomainErrors(() => parseExecConfig(raw as never, '/k', bad, 'user "u"'))), { numRuns: 2000 });
+  const status = fc.record({ token: fc.anything(), clientCertificateData: fc.anything(), clientKeyData: fc.anything(), expirationTimestamp: fc.oneof(fc.anything(), fc.date().map((d) => (Number.isNaN(d.getTime()) ? 'x' : d.toISOString()))) }, { requiredKeys: [] });
+  const answer = fc.record({ kind: fc.constantFrom('ExecCredential', 'Other'), apiVersion: fc.constantFrom('client.authentication.k8s.io/v1', 'x'), status: fc.oneof(status, fc.anything()) }, { requiredKeys: [] });
+  fc.assert(fc.property(fc.oneof(answer.map((a) => JSON.stringify(a)), fc.string()), (text) => onlyDomainErrors(() => readExecCredential(text, 'client.authentication.k8s.io/v1', bad))), { numRuns: 2000 });
 });

@@ -1,9 +1,6 @@
-/** The kubernetes conf-examples are loaded and used, not just parsed. */
+/** The kubernetes conflist example is loaded and used, not just parsed (the manifests: test/e2e/daemonset.test.ts). */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { getJson } from '../../../src/modes/kubernetes/api-client';
-import { kubeconfigConnection } from '../../../src/modes/kubernetes/connection';
-import { parseKubeconfigYaml } from '../../../src/modes/kubernetes/kubeconfig-yaml';
 import { ROOT, runPlugin } from '../../helpers/run-plugin';
 import { TOKEN, startKubeFixture } from './kube-fixture';
 import type { KubeFixture } from './kube-fixture';
@@ -17,20 +14,12 @@ beforeAll(async () => {
 });
 afterAll(() => fx.close());
 
-/** The example kubeconfig with its /etc/cni/net.d/pod-ipam files and server moved to the fixture. */
+/** A kubeconfig as `pod-ipam install` writes it: token file and CA in one directory, all at the fixture. */
 function installedKubeconfig(): string {
   const dir = fs.mkdtempSync(path.join(fx.dir, 'netd-'));
-  fs.copyFileSync(fx.pki.caFile, path.join(dir, 'ca.crt'));
   fs.writeFileSync(path.join(dir, 'token'), TOKEN);
-  const file = path.join(dir, 'kubeconfig');
-  fs.writeFileSync(file, example('kubernetes-kubeconfig.yaml').replaceAll('/etc/cni/net.d/pod-ipam', dir).replace('https://10.96.0.1:443', fx.server.url));
-  return file;
+  return fx.kubeconfig({ tokenFile: path.join(dir, 'token') });
 }
-
-test('kubernetes-kubeconfig.yaml: a token-file kubeconfig that reaches the server', async () => {
-  const conn = kubeconfigConnection(installedKubeconfig());
-  await expect(getJson(conn, '/api/v1/nodes/node-a', { timeoutMs: 2000, permission: 'get on nodes' })).resolves.toMatchObject({ kind: 'Node' });
-});
 
 test('kubernetes.conflist: the pod-ipam plugin entry serves a dual-stack ADD', async () => {
   const list = JSON.parse(example('kubernetes.conflist'));
@@ -50,16 +39,4 @@ test('kubernetes.conflist: the pod-ipam plugin entry serves a dual-stack ADD', a
     routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0' }],
     dns: {},
   });
-});
-
-test('kubernetes-rbac.yaml: get on nodes and pods, bound to the service account it defines', () => {
-  const docs = example('kubernetes-rbac.yaml').split(/^---$/m).map((d, i) => parseKubeconfigYaml(d, `doc ${i}`) as Record<string, any>);
-  const byKind = Object.fromEntries(docs.map((d) => [d.kind, d]));
-  expect(Object.keys(byKind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ServiceAccount']);
-  const rules = byKind.ClusterRole.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
-  for (const resource of ['nodes', 'pods']) {
-    expect(rules).toContainEqual({ apiGroups: [''], resources: [resource], verbs: ['get'] });
-  }
-  expect(byKind.ClusterRoleBinding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: byKind.ClusterRole.metadata.name });
-  expect(byKind.ClusterRoleBinding.subjects).toEqual([{ kind: 'ServiceAccount', name: byKind.ServiceAccount.metadata.name, namespace: byKind.ServiceAccount.metadata.namespace }]);
 });

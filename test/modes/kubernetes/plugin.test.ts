@@ -1,5 +1,5 @@
 /**
- * Process-level: the built plugin (dist/pod-ipam.cjs, `npm run build`) run as a runtime
+ * Process-level: the built plugin (dist/pod-ipam, `npm run build`) run as a runtime
  * runs it, against the fake API server, with the in-cluster env pointing at it.
  */
 import * as fs from 'node:fs';
@@ -96,7 +96,7 @@ test('a malformed kubeconfig is code 7 with the line, not a stack trace', async 
   const kubeconfig = path.join(fx.dir, 'broken-kubeconfig');
   fs.writeFileSync(kubeconfig, 'clusters:\n- name: a\n   cluster: {}\n');
   const out = await call('ADD', 'c1', { ipam: { kubeconfig } });
-  expect(out.json).toMatchObject({ code: 7, msg: expect.stringMatching(/^ipam\.kubeconfig \(.*broken-kubeconfig\): line 3: /) });
+  expect(out.json).toMatchObject({ code: 7, msg: expect.stringMatching(/^ipam\.kubeconfig \(.*broken-kubeconfig\): is not valid YAML at line 2: /) });
   expect(out.stdout).not.toMatch(/\n\s+at /);
 });
 

@@ -1,0 +1,109 @@
+/**
+ * `pod-ipam install`: what the DaemonSet's container runs on every node, as Calico's and
+ * Cilium's installers do. It installs the executable into the host's CNI bin directory,
+ * writes what the plugin needs to reach its cluster store (kubeconfig and token, or etcd
+ * client certificates), and renders the conflist template for this node into the host's
+ * CNI config directory, all atomically. With --watch it then keeps those files as they
+ * should be: kubelet rotates the pod's token, and a removed conflist comes back.
+ *
+ * The host's / is seen at --host-root (the container mounts it at /host); every other
+ * directory option is a host path, and host paths are what the written files name.
+ */
+import * as path from 'node:path';
+import { InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
+import type { CliIO, CommandRegistrar } from '../program';
+import { planRound } from './install-round';
+
+export interface InstallOptions {
+  readonly template?: string;
+  readonly hostRoot: string;
+  readonly cniBinDir: string;
+  readonly cniConfDir: string;
+  readonly confName?: string;
+  readonly nodeName?: string;
+  readonly binary?: string | false;
+  readonly kubeconfigDir: string;
+  readonly serviceaccountDir?: string;
+  readonly apiServer?: string;
+  readonly etcdSecretDir?: string;
+  readonly etcdCertDir: string;
+  readonly watch?: boolean;
+  readonly intervalSeconds: number;
+}
+
+const absolute = (v: string): string => {
+  if (!v.startsWith('/')) throw new InvalidArgumentError('must be an absolute path');
+  return path.normalize(v);
+};
+
+export const registerInstall: CommandRegistrar = (program: Command, io: CliIO) => {
+  program
+    .command('install')
+    .description("install pod-ipam on this node (the DaemonSet's container): the executable, the plugin's credentials and the rendered conflist, atomically")
+    .addOption(new Option('--template <file>', 'conflist template (the ConfigMap); without it only the executable is installed').argParser(absolute))
+    .addOption(new Option('--host-root <dir>', "where this process sees the host's /").default('/').argParser(absolute))
+    .addOption(new Option('--cni-bin-dir <dir>', 'host CNI bin directory').default('/opt/cni/bin').argParser(absolute))
+    .addOption(new Option('--cni-conf-dir <dir>', 'host CNI config directory').default('/etc/cni/net.d').argParser(absolute))
+    .addOption(new Option('--conf-name <name>', 'file name in --cni-conf-dir (default: the template\'s)').argParser(confName))
+    .addOption(new Option('--node-name <name>', 'this node (default: env NODE_NAME, from the downward API spec.nodeName)'))
+    .addOption(new Option('--binary <file>', 'the executable to install (default: this one)').argParser(absolute))
+    .addOption(new Option('--no-binary', 'do not install the executable'))
+    .addOption(new Option('--kubeconfig-dir <dir>', "kubernetes mode: host directory for the plugin's kubeconfig, CA and token").default('/etc/cni/net.d/pod-ipam').argParser(absolute))
+    .addOption(new Option('--serviceaccount-dir <dir>', "kubernetes mode: the pod's service account token and CA").argParser(absolute))
+    .addOption(new Option('--api-server <url>', 'kubernetes mode: API server URL for the plugin (default: https://KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT)').argParser(httpsUrl))
+    .addOption(new Option('--etcd-secret-dir <dir>', 'cluster-pool with etcd: the mounted Secret holding ca.crt, tls.crt, tls.key').argParser(absolute))
+    .addOption(new Option('--etcd-cert-dir <dir>', 'cluster-pool with etcd: host directory the certificates are copied to (0600)').default('/etc/pod-ipam/etcd').argParser(absolute))
+    .addOption(new Option('--watch', 'keep running: refresh the token, restore removed or changed files'))
+    .addOption(new Option('--interval-seconds <n>', 'how often --watch checks').default(10).argParser(positiveSeconds))
+    .action(async (options: InstallOptions) => {
+      const round = planRound(options, io);
+      if (!options.watch) return round(true);
+      // Listen before the first round: a SIGTERM at any moment ends the installer cleanly.
+      const stop = new AbortController();
+      const onSignal = (): void => stop.abort();
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+      try {
+        await round(true);
+        await watch(() => round(false), options.intervalSeconds, stop.signal, io);
+      } finally {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
+    });
+};
+
+/** Runs `round` every `seconds` until `stop` (SIGTERM or SIGINT); a failed round is reported and retried. */
+async function watch(round: () => Promise<void>, seconds: number, stop: AbortSignal, io: CliIO): Promise<void> {
+  while (!stop.aborted) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, seconds * 1000);
+      stop.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    });
+    if (stop.aborted) break;
+    try {
+      await round();
+    } catch (e) {
+      io.stderr(`pod-ipam install: ${(e as Error).message} (retrying in ${seconds} s)\n`);
+    }
+  }
+}
+
+
+function confName(v: string): string {
+  // Runtimes read only these extensions, in name order: a typo here would install a file no runtime reads.
+  if (v.includes('/') || !/^[^.].*\.(conflist|conf|json)$/.test(v)) throw new InvalidArgumentError('must be a file name ending in .conflist, .conf or .json');
+  return v;
+}
+
+function positiveSeconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 86400) throw new InvalidArgumentError('must be a number of seconds greater than 0');
+  return n;
+}
+
+function httpsUrl(v: string): string {
+  if (!/^https:\/\/[^/]+$/.test(v.replace(/\/+$/, ''))) throw new InvalidArgumentError('must be https://HOST[:PORT]');
+  return v.replace(/\/+$/, '');
+}

@@ -1,0 +1,92 @@
+/**
+ * The ClusterRoles of conf-examples/deploy-*.yaml grant exactly what pod-ipam calls.
+ * The API paths are derived from the code (every `/api/...` or `/apis/...` literal under
+ * src/, with `${...}` as one path segment, and the only HTTP method the client sends),
+ * the plugin is run against the stand-in API server (no real kube-apiserver runs here)
+ * until it has requested every one of them, and every request it made must be one of
+ * them. The RBAC rule each path needs follows the API's URL conventions; the manifest's
+ * role must be exactly the rules its own conflist makes the plugin use.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MANIFESTS, readManifest } from '../../helpers/manifest';
+import { ROOT, runPlugin } from '../../helpers/run-plugin';
+import { startKubeFixture } from './kube-fixture';
+import type { KubeFixture } from './kube-fixture';
+
+interface Rule {
+  readonly apiGroup: string;
+  readonly resource: string;
+  readonly verb: string;
+}
+
+function sources(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+}
+const API_PATH = /[`'"](\/apis?\/[^`'"]*)[`'"]/g;
+const SRC = sources(path.join(ROOT, 'src')).map((f) => ({ file: path.relative(ROOT, f), text: fs.readFileSync(f, 'utf8') }));
+/** API path templates in the code, `${...}` kept as written. */
+const TEMPLATES = [...new Set(SRC.flatMap(({ text }) => [...text.matchAll(API_PATH)].map((m) => m[1]!)))];
+const asRegExp = (t: string): RegExp => new RegExp(`^${t.split(/\$\{[^}]*\}/).map((s) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[^/]+')}$`);
+/** The HTTP methods the Kubernetes client sends. */
+const METHODS = [...fs.readFileSync(path.join(ROOT, 'src/modes/kubernetes/api-client.ts'), 'utf8').matchAll(/method: '([A-Z]+)'/g)].map((m) => m[1]);
+
+/** The RBAC rule a request needs, by the API's URL layout: /api/v1 or /apis/GROUP/VERSION, [namespaces/NS/], RESOURCE[/NAME]. */
+function ruleFor(method: string, urlPath: string): Rule {
+  const parts = urlPath.split('/').filter(Boolean);
+  const [apiGroup, rest] = parts[0] === 'api' ? ['', parts.slice(2)] : [parts[1]!, parts.slice(3)];
+  const scoped = rest[0] === 'namespaces' && rest.length > 2 ? rest.slice(2) : rest;
+  const named = scoped.length > 1;
+  const verb = method === 'GET' ? (named ? 'get' : 'list') : { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' }[method]!;
+  return { apiGroup, resource: scoped[0]!, verb };
+}
+const key = (r: Rule): string => `${r.apiGroup}/${r.resource}:${r.verb}`;
+
+let fx: KubeFixture;
+let n = 0;
+beforeAll(async () => {
+  fx = await startKubeFixture();
+  fx.server.setNode('node-a', ['10.244.2.0/24']);
+  fx.server.setPod('default', 'web');
+});
+afterAll(() => fx.close());
+
+/** The rules used by a cold ADD and a STATUS with this ipam config; also checks each request is a path of the code. */
+async function rulesUsed(ipam: Record<string, unknown>): Promise<string[]> {
+  fx.server.requests.length = 0;
+  const dataDir = path.join(fx.dir, `rbac-${n++}`);
+  const stdin = { cniVersion: '1.1.0', name: 'k8s', ipam: { ...ipam, dataDir, kubeconfig: fx.kubeconfig({ token: 'sa-token-123' }), nodeName: 'node-a' } };
+  const cniArgs = 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web';
+  expect((await runPlugin({ command: 'ADD', stdin, cniArgs })).code).toBe(0);
+  expect((await runPlugin({ command: 'STATUS', stdin, cniArgs })).code).toBe(0);
+  for (const r of fx.server.requests) expect(TEMPLATES.some((t) => asRegExp(t).test(r.path))).toBe(true);
+  return [...new Set(fx.server.requests.map((r) => key(ruleFor(r.method, r.path))))].sort();
+}
+
+test('the code calls the API with GET only, on paths the scan finds, and the plugin exercises every one of them', async () => {
+  expect(METHODS).toEqual(['GET']);
+  // So a mode other than kubernetes cannot call the API: its role may stay empty.
+  expect(SRC.filter(({ text }) => [...text.matchAll(API_PATH)].length > 0).every(({ file }) => file.startsWith('src/modes/kubernetes/'))).toBe(true);
+  expect(TEMPLATES.length).toBeGreaterThan(0);
+  await rulesUsed({ type: 'pod-ipam', mode: 'kubernetes', podAnnotations: true });
+  const requested = fx.server.requests.map((r) => r.path);
+  for (const t of TEMPLATES) expect(requested.some((p) => asRegExp(t).test(p))).toBe(true);
+});
+
+describe.each(MANIFESTS)('%s', (file) => {
+  test('its ClusterRole is exactly the rules its conflist makes the plugin use', async () => {
+    const m = readManifest(file);
+    const role = (m.byKind('ClusterRole').rules ?? []) as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+    const granted = role.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => key({ apiGroup: g, resource: res, verb: v }))))).sort();
+    const ipam = JSON.parse(m.template.text).plugins.find((p: { ipam?: { type?: string } }) => p.ipam?.type === 'pod-ipam').ipam;
+    // Only kubernetes mode talks to the API; the other modes' code has no API path at all.
+    const needed = ipam.mode === 'kubernetes' ? await rulesUsed(ipam) : [];
+    expect(granted).toEqual(needed);
+    if (ipam.mode === 'kubernetes') expect(needed).toEqual(['/nodes:get']);
+  });
+});
+
+test('podAnnotations adds exactly get on pods (what the manifest comment tells the operator to add)', async () => {
+  expect(await rulesUsed({ type: 'pod-ipam', mode: 'kubernetes', podAnnotations: true })).toEqual(['/nodes:get', '/pods:get']);
+  expect(fs.readFileSync(path.join(ROOT, 'conf-examples/deploy-kubernetes.yaml'), 'utf8')).toContain('add {apiGroups: [""], resources: ["pods"],\n# verbs: ["get"]}');
+});
