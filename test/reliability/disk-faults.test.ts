@@ -139,6 +139,8 @@ describeRoot('data directory faults', () => {
       expectStoreWriteError(await runPlugin({ command: 'ADD', containerId: 'new', stdin: conf }));
       expectStoreWriteError(await runPlugin({ command: 'DEL', containerId: 'before', stdin: conf }));
       expect((await runPlugin({ command: 'STATUS', stdin: conf })).json?.code).toBe(50);
+      // CHECK writes nothing and takes no lock: it works on a read-only file system.
+      expect((await runPlugin({ command: 'CHECK', containerId: 'before', stdin: { ...conf, prevResult: first.json } })).code).toBe(0);
     } finally {
       execFileSync('mount', ['-o', 'remount,rw', mnt]);
     }

@@ -10,10 +10,10 @@
  * directory or not a string, so nothing the fuzzer invents can write elsewhere.
  */
 import fc from 'fast-check';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { dispatch } from '../../src/cni/dispatch';
 import { runPlugin, tempDataDir } from '../helpers/run-plugin';
+import { snapshotFiles } from '../helpers/state-files';
 
 const DOCUMENTED = new Set([1, 2, 3, 4, 5, 6, 7, 11, 50, 100, 101, 102, 103, 104, 105, 106]);
 const STACK = /\n\s+at .+:\d+|\bat (?:Object|async|new) |node:internal|\.ts:\d+:\d+/;
@@ -23,21 +23,6 @@ let dataDir: string;
 let cleanup: () => void;
 beforeEach(() => ({ dir: dataDir, cleanup } = tempDataDir('pod-ipam-fuzz-')));
 afterEach(() => cleanup());
-
-/**
- * Every file under `dir` with its bytes. Directories are left out: a call on a network
- * never used before creates the network's empty directories to take its lock, before it
- * can know the request will fail; files are the state.
- */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!fs.existsSync(dir)) return out;
-  for (const rel of fs.readdirSync(dir, { recursive: true }).map(String)) {
-    const p = path.join(dir, rel);
-    if (!fs.lstatSync(p).isDirectory()) out[rel] = fs.readFileSync(p, 'base64');
-  }
-  return out;
-}
 
 const VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
 const addrs = ['10.1.2.5', '10.1.2.1', '10.1.2.0', '10.1.2.255', '10.9.9.9', 'fd00::5', '10.1.2.5/24', '10.1.2.300', ' 10.1.2.6', ''];
@@ -164,9 +149,9 @@ test('in process: 1500 fuzzed calls end in a result or a documented CNI error, a
   const seen = { ok: 0, errors: new Map<number, number>() };
   await fc.assert(
     fc.asyncProperty(envArb, stdinArb(dataDir), async (env, stdin) => {
-      const before = snapshot(dataDir);
+      const before = snapshotFiles(dataDir);
       const out = await dispatch(env, stdin, quiet);
-      checkOutcome(env.CNI_COMMAND, out.exitCode, out.stdout, before, snapshot(dataDir));
+      checkOutcome(env.CNI_COMMAND, out.exitCode, out.stdout, before, snapshotFiles(dataDir));
       if (out.exitCode === 0) seen.ok++;
       else {
         const code = JSON.parse(out.stdout).code as number;
@@ -186,7 +171,7 @@ test('spawned: 40 fuzzed calls of the built plugin exit 0 or 1 with one JSON obj
   expect((await runPlugin({ command: 'ADD', containerId: 'existing', stdin: valid })).code).toBe(0);
   const samples = fc.sample(fc.tuple(envArb, stdinArb(dataDir)), { numRuns: 40, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 1e9) });
   for (const [env, stdin] of samples) {
-    const before = snapshot(dataDir);
+    const before = snapshotFiles(dataDir);
     const out = await runPlugin({
       command: undefined,
       stdin,
@@ -198,7 +183,7 @@ test('spawned: 40 fuzzed calls of the built plugin exit 0 or 1 with one JSON obj
     expect(out.stderr).not.toMatch(STACK);
     if (env.CNI_COMMAND === undefined) continue; // the operator CLI, not the protocol
     try {
-      checkOutcome(env.CNI_COMMAND, out.code ?? -1, out.stdout, before, snapshot(dataDir));
+      checkOutcome(env.CNI_COMMAND, out.code ?? -1, out.stdout, before, snapshotFiles(dataDir));
     } catch (e) {
       throw new Error(`${(e as Error).message}\nfor env ${JSON.stringify(env)}\nstdin ${stdin}\nstdout ${out.stdout}`);
     }
