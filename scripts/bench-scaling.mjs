@@ -140,7 +140,8 @@ console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: |');
 for (const c of contenders) for (const n of sizes) for (const verb of ['ADD', 'CHECK', 'DEL']) {
   const s = samples[`${c.name}|${n}|${verb}`];
   const base = samples[`${c.name}|${sizes[0]}|${verb}`];
-  const gap = c.type === 'pod-ipam' ? `+${fmt(median(s.ms) - bareMs)}` : '-';
+  const gapMs = median(s.ms) - bareMs;
+  const gap = c.type === 'pod-ipam' ? `${gapMs >= 0 ? '+' : ''}${fmt(gapMs)}` : '-';
   console.log(`| ${c.name} | ${n} | ${verb} | ${fmt(median(s.ms))} | ${gap} | ${fmt(median(s.mib))} | ${(median(s.ms) / median(base.ms)).toFixed(2)}x |`);
 }
 const hl = contenders.find((c) => c.type === 'host-local');
