@@ -92,7 +92,11 @@ export class AddClaim {
 
   /** Step 3, after the lock: final index, then the claims made durable. @throws StoreWriteError */
   finish(ips: readonly IP[], warn: (message: string) => void): void {
-    if (!this.#changed) return;
+    // An unchanged attachment whose index is still an intent (a crash after its claims)
+    // or unreadable gets its final index now, so that its readers stop scanning ips/.
+    const existing = this.#existing;
+    const indexFinal = existing !== undefined && existing !== 'unreadable' && !existing.claiming && existing.ips !== undefined;
+    if (!this.#changed && indexFinal) return;
     const { containerId, ifname, since, pod } = this.#intent;
     const record: AttachmentRecord = { containerId, ifname, since, ...(pod ? { pod } : {}), ips: ips.map(formatIP) };
     try {
@@ -100,7 +104,7 @@ export class AddClaim {
     } catch (e) {
       warn(`cannot write the index ${this.#indexFile} (readers fall back to scanning ips/): ${(e as Error).message}`);
     }
-    this.#state.syncAddresses();
+    if (this.#changed) this.#state.syncAddresses();
   }
 
   /** After a failed ADD: remove the intent this call wrote, so the state is as it was. */

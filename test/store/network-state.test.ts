@@ -72,6 +72,16 @@ describe('the ADD protocol', () => {
     expect(open().held(a)).toEqual({ ips: [ip('10.1.2.5')], stale: [], indexed: true });
   });
 
+  test('a retried ADD after such a crash keeps the address and writes the final index', () => {
+    AddClaim.prepare(open(), a, undefined).take([ip('10.1.2.5')], []);
+    const retry = AddClaim.prepare(open(), a, undefined);
+    expect(retry.held().ips.map(formatIP)).toEqual(['10.1.2.5']);
+    retry.take([], []); // nothing to change
+    retry.finish([ip('10.1.2.5')], warnNever);
+    expect(read('attachments/a:eth0')).toMatchObject({ ips: ['10.1.2.5'] });
+    expect(read('attachments/a:eth0').claiming).toBeUndefined();
+  });
+
   test('an index torn by a power loss (empty or garbage) is resolved against ips/', () => {
     addAll(a, ['10.1.2.5']);
     for (const torn of ['', '{"contai']) {
