@@ -40,14 +40,19 @@ export function acquireLogLock(lockFile: string, waitMs: number, deps: LockDeps)
       deps.sleep(Math.min(0.1 * 2 ** attempt, 2));
       continue;
     }
-    let ino: bigint;
+    let ino: bigint | undefined;
     try {
-      fs.writeSync(fd, `${deps.pid}\n`);
       ino = fs.fstatSync(fd, { bigint: true }).ino;
+      fs.writeSync(fd, `${deps.pid}\n`);
+    } catch (e) {
+      // A full disk: a lock without a pid would make others wait; leave none behind.
+      if (ino !== undefined) releaseIfOurs(lockFile, ino);
+      return { held: false, error: (e as NodeJS.ErrnoException).code ?? 'EIO' };
     } finally {
       fs.closeSync(fd);
     }
-    return { held: true, release: () => releaseIfOurs(lockFile, ino) };
+    const held = ino;
+    return { held: true, release: () => releaseIfOurs(lockFile, held) };
   }
 }
 

@@ -1,0 +1,162 @@
+/**
+ * The writer in process, on a real file system: the line format, rotation and its bound,
+ * the lock (a dead holder broken, a live one waited for a bounded time), a line that
+ * cannot be written noted in the next, and a partial line never glued to the next.
+ * Clocks and sleeps are injected: nothing here waits for real time.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AuditLogConfig } from '../../src/audit/config';
+import type { AuditFields } from '../../src/audit/fields';
+import { AuditCollector } from '../../src/audit/fields';
+import { formatLine, MAX_LIST_ENTRIES, parseLine } from '../../src/audit/line';
+import { acquireLogLock } from '../../src/audit/log-lock';
+import type { LockDeps } from '../../src/audit/log-lock';
+import { readLog } from '../../src/audit/reader';
+import { appendAuditLine, LOCK_WAIT_MS } from '../../src/audit/writer';
+import { tempDataDir } from '../helpers/run-plugin';
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = tempDataDir('pod-ipam-audit-')));
+afterEach(() => cleanup());
+
+/** A fake clock that advances only when slept on. */
+function deps(overrides: Partial<LockDeps> = {}): LockDeps & { slept: number } {
+  const d = { now: 1_000_000, slept: 0 };
+  return {
+    pid: 4242,
+    isAlive: () => true,
+    sleep: (ms: number) => {
+      d.now += ms;
+      d.slept += ms;
+    },
+    nowMs: () => d.now,
+    get slept() {
+      return d.slept;
+    },
+    ...overrides,
+  };
+}
+const config = (over: Partial<AuditLogConfig> = {}): AuditLogConfig => ({ file: path.join(dir, 'pod-ipam.log'), level: 'info', maxBytes: 10 * 1024 * 1024, maxFiles: 1, ...over });
+const fields = (i: number, over: Partial<AuditFields> = {}): AuditFields => ({ time: new Date(Date.UTC(2026, 11, 2, 3, 0, i)).toISOString(), level: 'info', verb: 'ADD', network: 'net', containerId: `c${i}`, ifname: 'eth0', ...over });
+const lines = (file: string) => fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+
+test('one JSON line per call, parsed back as written; newlines inside values stay escaped', () => {
+  const cfg = config();
+  const f = fields(1, { error: { code: 7, msg: 'ipam.x: bad\nvalue' }, pod: { namespace: 'default', name: 'web-1' } });
+  expect(appendAuditLine(cfg, f, deps())).toEqual({ written: true, rotated: false, locked: true });
+  const written = lines(cfg.file!);
+  expect(written).toHaveLength(1);
+  expect(parseLine(written[0]!)).toEqual(f);
+  expect(fs.statSync(cfg.file!).mode & 0o777).toBe(0o600);
+  expect(fs.existsSync(`${cfg.file}.lock`)).toBe(false);
+});
+
+test('long address lists are cut with a count of what was left out', () => {
+  const released = Array.from({ length: 250 }, (_, i) => `10.1.${i >> 8}.${i & 255}`);
+  const r = parseLine(formatLine(fields(1, { verb: 'GC', released })))!;
+  expect(r.released).toHaveLength(MAX_LIST_ENTRIES);
+  expect((r as unknown as { omitted: Record<string, number> }).omitted).toEqual({ released: 150 });
+});
+
+test('a missing log directory is created 0700, parents too', () => {
+  const cfg = config({ file: path.join(dir, 'a', 'b', 'audit.log') });
+  expect(appendAuditLine(cfg, fields(1), deps()).written).toBe(true);
+  expect(fs.statSync(path.join(dir, 'a')).mode & 0o777).toBe(0o700);
+  expect(fs.statSync(path.join(dir, 'a', 'b')).mode & 0o777).toBe(0o700);
+});
+
+test('rotation: no file ever passes maxBytes, the oldest is dropped, the rest are kept in order', () => {
+  const cfg = config({ maxBytes: 1024, maxFiles: 3 });
+  const n = 60;
+  for (let i = 0; i < n; i++) appendAuditLine(cfg, fields(i), deps());
+  const files = [cfg.file!, `${cfg.file}.1`, `${cfg.file}.2`, `${cfg.file}.3`];
+  for (const f of files) expect(fs.statSync(f).size).toBeLessThanOrEqual(1024);
+  expect(fs.existsSync(`${cfg.file}.4`)).toBe(false);
+  const ids = readLog(cfg.file!).records.map((r) => Number(r.containerId!.slice(1)));
+  // What is kept is a contiguous run ending with the newest line.
+  expect(ids[ids.length - 1]).toBe(n - 1);
+  expect(ids).toEqual(Array.from({ length: ids.length }, (_, k) => n - ids.length + k));
+  expect(ids.length).toBeLessThan(n);
+});
+
+test('a line bigger than maxBytes still gets written, alone in a fresh file', () => {
+  const cfg = config({ maxBytes: 1024 });
+  appendAuditLine(cfg, fields(1), deps());
+  const big = fields(2, { error: { code: 7, msg: 'x'.repeat(900) }, requested: Array.from({ length: 30 }, (_, i) => `10.0.0.${i}`) });
+  expect(appendAuditLine(cfg, big, deps())).toMatchObject({ written: true, rotated: true });
+  expect(lines(cfg.file!)).toHaveLength(1);
+  expect(lines(`${cfg.file}.1`)).toHaveLength(1);
+});
+
+test('a lock left by a dead writer is broken at once', () => {
+  const cfg = config();
+  fs.writeFileSync(`${cfg.file}.lock`, '999999\n');
+  const d = deps({ isAlive: (pid) => pid !== 999999 });
+  expect(appendAuditLine(cfg, fields(1), d)).toMatchObject({ written: true, locked: true });
+  expect(d.slept).toBe(0);
+  expect(fs.existsSync(`${cfg.file}.lock`)).toBe(false);
+});
+
+test('a live holder is waited for at most LOCK_WAIT_MS; then the line is appended anyway, whole', () => {
+  const cfg = config({ maxBytes: 1024 });
+  fs.writeFileSync(`${cfg.file}.lock`, '1\n'); // pid 1 is alive
+  const d = deps();
+  expect(appendAuditLine(cfg, fields(1), d)).toEqual({ written: true, rotated: false, locked: false });
+  expect(d.slept).toBeGreaterThanOrEqual(LOCK_WAIT_MS);
+  expect(d.slept).toBeLessThan(LOCK_WAIT_MS + 10);
+  expect(fs.readFileSync(`${cfg.file}.lock`, 'utf8')).toBe('1\n'); // never taken from a live holder
+  expect(lines(cfg.file!)).toHaveLength(1);
+});
+
+test('a lock file without a pid is broken only once it is old', () => {
+  const cfg = config();
+  const lock = `${cfg.file}.lock`;
+  fs.writeFileSync(lock, '');
+  const d = deps();
+  fs.utimesSync(lock, new Date(d.nowMs()), new Date(d.nowMs()));
+  expect(acquireLogLock(lock, 50, d)).toEqual({ held: false, error: 'lock busy' });
+  fs.utimesSync(lock, new Date(d.nowMs() - 5000), new Date(d.nowMs() - 5000));
+  const got = acquireLogLock(lock, 50, d);
+  expect(got.held).toBe(true);
+  if (got.held) got.release();
+  expect(fs.existsSync(lock)).toBe(false);
+});
+
+test('an unwritable log is skipped, and the next line that can be written says so', () => {
+  const cfg = config();
+  fs.mkdirSync(cfg.file!); // EISDIR: the log cannot be opened for writing
+  const failed = appendAuditLine(cfg, fields(1), deps());
+  expect(failed).toEqual({ written: false, error: 'EISDIR' });
+  appendAuditLine(cfg, fields(2), deps());
+  fs.rmdirSync(cfg.file!);
+  expect(appendAuditLine(cfg, fields(3), deps()).written).toBe(true);
+  expect(appendAuditLine(cfg, fields(4), deps()).written).toBe(true);
+  const [first, second] = readLog(cfg.file!).records;
+  expect(first!.containerId).toBe('c3');
+  expect(first!.skipped).toEqual({ count: 2, first: fields(1).time, last: fields(2).time, error: 'EISDIR' });
+  expect(second!.skipped).toBeUndefined(); // reported once
+});
+
+test('a partial last line (a write cut short) is not glued to the next line', () => {
+  const cfg = config();
+  fs.writeFileSync(cfg.file!, '{"time":"2026-12-02T03:00:00.000Z","verb":"AD');
+  appendAuditLine(cfg, fields(1), deps());
+  const log = readLog(cfg.file!);
+  expect(log.records.map((r) => r.containerId)).toEqual(['c1']);
+  expect(log.unreadable).toBe(1);
+});
+
+test('logging off writes nothing', () => {
+  expect(appendAuditLine(config({ file: undefined }), fields(1), deps())).toEqual({ written: false, error: 'off' });
+  expect(fs.readdirSync(dir)).toEqual([]);
+});
+
+test('notes from the verbs: arrays accumulate, other fields keep the last value', () => {
+  const c = new AuditCollector();
+  c.note({ released: ['10.1.2.3'], lockWaitMs: 1 });
+  c.note({ released: ['10.1.2.4'], lockWaitMs: 2, workMs: 3 });
+  c.note({ refused: { address: '10.1.2.9', reason: 'taken' } });
+  expect(c.notes).toEqual({ released: ['10.1.2.3', '10.1.2.4'], lockWaitMs: 2, workMs: 3, refused: { address: '10.1.2.9', reason: 'taken' } });
+});
