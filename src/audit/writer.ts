@@ -17,8 +17,14 @@ import { claimSkips, recordSkip, restoreSkips } from './skip-marker';
 
 const { O_RDWR, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
 
-/** The longest a call waits for another writer's lock before appending without it. */
-export const LOCK_WAIT_MS = 100;
+/**
+ * The longest a call waits for another writer's lock before appending without it (and
+ * without the size check). Holders keep it for a few syscalls, but on an overloaded node
+ * (100 calls starting at once on 2 cores) a holder preempted inside them waits its turn
+ * for the CPU behind every other call: hundreds of milliseconds were seen. Only a holder
+ * that is stopped outright (SIGSTOP, a hung disk) should ever make a call wait this long.
+ */
+export const LOCK_WAIT_MS = 2000;
 
 export type WriteOutcome = { readonly written: true; readonly rotated: boolean; readonly locked: boolean } | { readonly written: false; readonly error: string };
 
