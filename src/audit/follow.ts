@@ -1,12 +1,15 @@
 /**
  * `pod-ipam log --follow`: polls the file for appended lines, and when it is rotated
- * (a new inode under the name) drains the old file from the still-open descriptor
- * before moving to the new one, so no line is missed across a rotation.
+ * (a new inode under the name) drains the old file from the still-open descriptor, reads
+ * whole any file rotated in between (several rotations within one poll), then moves to the
+ * new one, so no line is missed across rotations.
  */
 import * as fs from 'node:fs';
+import { LOG_MAX_FILES_RANGE } from './config';
 import type { AuditFields } from './fields';
 import { parseLine } from './line';
 import { LineBuffer } from './reader';
+import { rotatedName } from './rotate';
 
 export interface FollowOptions {
   readonly intervalMs: number;
@@ -55,7 +58,10 @@ export async function followLog(file: string, options: FollowOptions): Promise<v
     }
     if (current !== undefined && (fd === undefined || current !== fs.fstatSync(fd).ino)) {
       drain(); // lines appended to the old file after our last read
-      if (fd !== undefined) fs.closeSync(fd);
+      if (fd !== undefined) {
+        for (const f of rotatedSince(file, fs.fstatSync(fd).ino)) emitAll(f, options.onRecord);
+        fs.closeSync(fd);
+      }
       fd = undefined;
       open();
       pos = 0;
@@ -64,4 +70,37 @@ export async function followLog(file: string, options: FollowOptions): Promise<v
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
   }
   if (fd !== undefined) fs.closeSync(fd);
+}
+
+/**
+ * Files rotated after the one with inode `ino` (now file.K): file.(K-1) ... file.1, oldest
+ * first. When it is no longer there it was the oldest and has been dropped, so every
+ * rotated file left is newer than it.
+ */
+function rotatedSince(file: string, ino: number): string[] {
+  const newer: string[] = [];
+  for (let n = 1; n <= LOG_MAX_FILES_RANGE[1]; n++) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(rotatedName(file, n));
+    } catch {
+      break;
+    }
+    if (st.ino === ino) break;
+    newer.push(rotatedName(file, n));
+  }
+  return newer.reverse();
+}
+
+function emitAll(file: string, onRecord: (r: AuditFields) => void): void {
+  let text = '';
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return;
+  }
+  for (const line of text.split('\n')) {
+    const r = line ? parseLine(line) : undefined;
+    if (r) onRecord(r);
+  }
 }

@@ -72,7 +72,8 @@ export const registerLog: CommandRegistrar = (program: Command, io: CliIO) => {
     const shown = options.lines === 0 ? all : all.slice(-options.lines);
     const print = (records: AuditFields[], header: boolean) => io.stdout(options.json ? records.map((r) => `${JSON.stringify(r)}\n`).join('') : renderRecords(records, header));
     if (shown.length > 0) print(shown, true);
-    else if (!options.json && !options.follow) io.stdout(`no call in ${contents.flatMap((c) => c.log.files).join(', ')} matches\n`);
+    else if (options.follow && !options.json) io.stdout(renderTable(COLUMNS, [])); // the header, for the rows to come
+    else if (!options.json) io.stdout(`no call in ${contents.flatMap((c) => c.log.files).join(', ')} matches\n`);
     if (!options.follow) return;
     await Promise.all(contents.map((c) => followLog(c.file, { intervalMs: 200, from: c.log.end, onRecord: (r) => matches(r) && print([r], false) })));
   });
