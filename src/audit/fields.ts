@@ -59,6 +59,8 @@ export interface AuditFields {
   readonly workMs?: number;
   readonly pid?: number;
   readonly skipped?: SkippedLines;
+  /** Written without the log's lock (why: its holder was stopped, or busy past the wait), so maybe past logMaxBytes. */
+  readonly logLockBypassed?: string;
 }
 
 /** What a verb may add to its call's line. */

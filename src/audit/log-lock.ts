@@ -3,115 +3,117 @@
  * that racing writers cannot all see room for their line and together push the file
  * past logMaxBytes, and so that two writers never rotate at once.
  *
- * It is a file created with O_EXCL holding the holder's pid (Node has no flock(2)). A
- * holder killed inside its few syscalls leaves the file behind: a waiter that finds the
- * pid gone breaks it at once. A live holder is waited for at most `waitMs`; then the line
- * is appended without the lock (still whole: O_APPEND), because logging must never hold
- * up a call. The lock only guards the size bound, never the lines themselves.
+ * It is a symlink whose target is the holder's pid (Node has no flock(2)): symlink(2)
+ * creates it with its content in one step, so there is never a lock without an owner to
+ * ask about. (A file created with O_EXCL and then written had exactly that window, and a
+ * holder preempted in it for seconds on an overloaded node had its lock broken as
+ * abandoned: two rotations at once, and a rotated file lost.) A holder killed inside its
+ * few syscalls leaves the link behind: a waiter that finds the pid gone (or a zombie)
+ * breaks it at once. A stopped holder (SIGSTOP) is not waited for: the line is appended
+ * without the lock (still whole: O_APPEND), because logging must never hold up a call. A
+ * running or runnable holder is waited for, at most `waitMs`: it needs microseconds of
+ * CPU, but on an overloaded node its turn may take seconds. The lock only guards the
+ * size bound, never the lines themselves.
  */
 import * as fs from 'node:fs';
 
-const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
-
 export interface LockDeps {
   readonly pid: number;
-  readonly isAlive: (pid: number) => boolean;
+  readonly holderState: (pid: number) => HolderState;
   readonly sleep: (ms: number) => void;
   readonly nowMs: () => number;
 }
 
-export type LockResult = { readonly held: true; release(): void } | { readonly held: false; readonly error: string };
+export type HolderState = 'gone' | 'stopped' | 'alive';
 
-/** A lock file without a pid (its holder died between create and write) is stale after this long. */
-const EMPTY_STALE_MS = 2000;
+export type LockResult = { readonly held: true; release(): void } | { readonly held: false; readonly error: string };
 
 export function acquireLogLock(lockFile: string, waitMs: number, deps: LockDeps): LockResult {
   const deadline = deps.nowMs() + waitMs;
+  // A nonce besides the pid: release removes the link only if it is still this very one.
+  const mine = `${deps.pid}:${Math.floor(Math.random() * 2 ** 32).toString(36)}`;
   for (let attempt = 0; ; attempt++) {
-    let fd: number;
     try {
-      fd = fs.openSync(lockFile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+      fs.symlinkSync(mine, lockFile);
+      return { held: true, release: () => releaseIfOurs(lockFile, mine) };
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
       if (code !== 'EEXIST') return { held: false, error: code };
-      if (breakIfAbandoned(lockFile, deps)) continue;
-      if (deps.nowMs() >= deadline) return { held: false, error: 'lock busy' };
-      // Holders keep it for microseconds; a waiter mostly waits for a descheduled holder.
-      deps.sleep(Math.min(0.1 * 2 ** attempt, 2));
-      continue;
     }
-    let ino: bigint | undefined;
-    try {
-      ino = fs.fstatSync(fd, { bigint: true }).ino;
-      fs.writeSync(fd, `${deps.pid}\n`);
-    } catch (e) {
-      // A full disk: a lock without a pid would make others wait; leave none behind.
-      if (ino !== undefined) releaseIfOurs(lockFile, ino);
-      return { held: false, error: (e as NodeJS.ErrnoException).code ?? 'EIO' };
-    } finally {
-      fs.closeSync(fd);
-    }
-    const held = ino;
-    return { held: true, release: () => releaseIfOurs(lockFile, held) };
+    const holder = inspectHolder(lockFile, deps);
+    if (holder === 'retry') continue;
+    if (holder === 'stopped') return { held: false, error: 'lock holder stopped' };
+    if (deps.nowMs() >= deadline) return { held: false, error: 'lock busy' };
+    // Holders keep it for microseconds; a waiter mostly waits for a descheduled holder.
+    deps.sleep(Math.min(0.1 * 2 ** attempt, 2));
   }
 }
 
-/** Removes the lock file only if it is still the one we created (it may have been broken and re-taken). */
-function releaseIfOurs(lockFile: string, ino: bigint): void {
+/** The lock's target; undefined when there is no lock; '' when something else than our link sits there. */
+function readHolder(lockFile: string): string | undefined {
   try {
-    if (fs.lstatSync(lockFile, { bigint: true }).ino === ino) fs.unlinkSync(lockFile);
+    return fs.readlinkSync(lockFile);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EINVAL' ? '' : undefined;
+  }
+}
+
+function releaseIfOurs(lockFile: string, mine: string): void {
+  try {
+    if (readHolder(lockFile) === mine) fs.unlinkSync(lockFile);
   } catch {
     // already gone: nothing to release
   }
 }
 
-/** Breaks a lock whose holder is dead (or is us: a pid reused after a crash). True when the caller should retry at once. */
-function breakIfAbandoned(lockFile: string, deps: LockDeps): boolean {
-  let ino: bigint;
-  let holder: number;
-  let ageMs: number;
-  try {
-    const fd = fs.openSync(lockFile, O_RDONLY | O_NOFOLLOW);
-    try {
-      const st = fs.fstatSync(fd, { bigint: true });
-      ino = st.ino;
-      ageMs = deps.nowMs() - Number(st.mtimeMs);
-      holder = Number.parseInt(fs.readFileSync(fd, 'utf8'), 10);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    return true; // released meanwhile: try again
-  }
-  const abandoned = Number.isInteger(holder) && holder > 0 ? holder === deps.pid || !deps.isAlive(holder) : ageMs > EMPTY_STALE_MS;
-  if (!abandoned) return false;
+/**
+ * Breaks a lock whose holder is gone (or is us: a pid reused after a crash), or that is
+ * not our link at all: 'retry' at once. 'stopped': its holder will not let go soon.
+ * 'wait': it will.
+ */
+function inspectHolder(lockFile: string, deps: LockDeps): 'retry' | 'stopped' | 'wait' {
+  const target = readHolder(lockFile);
+  if (target === undefined) return 'retry'; // released meanwhile
+  const pid = Number.parseInt(target, 10);
+  const state = Number.isInteger(pid) && pid > 0 && pid !== deps.pid ? deps.holderState(pid) : 'gone';
+  if (state === 'stopped') return 'stopped';
+  if (state === 'alive') return 'wait';
   // Move it aside rather than unlink it: if another waiter broke it first and a live
-  // writer took the lock since, we moved the wrong file and put it back.
+  // writer took the lock since, we moved the wrong link, and link it back (link(2) never
+  // replaces: if yet another lock is there by now, that one stands).
   const aside = `${lockFile}.broken-${deps.pid}`;
   try {
     fs.renameSync(lockFile, aside);
-    if (fs.lstatSync(aside, { bigint: true }).ino !== ino) {
+    if (readHolder(aside) !== target) {
       try {
         fs.linkSync(aside, lockFile);
       } catch {
-        // someone holds a newer lock: ours to drop
+        // a newer lock stands
       }
     }
-    fs.unlinkSync(aside);
+    fs.rmSync(aside, { force: true });
   } catch {
     // another waiter broke it first
   }
-  return true;
+  return 'retry';
 }
 
-/** The real process table: kill(pid, 0) fails with ESRCH only when no such process exists. */
-export function pidIsAlive(pid: number): boolean {
+/** The real process table: kill(pid, 0) fails with ESRCH only when no such process exists; /proc tells stopped and zombie. */
+export function holderStateOf(pid: number): HolderState {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return 'gone';
   }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'Z' || state === 'X') return 'gone';
+    if (state === 'T' || state === 't') return 'stopped';
+  } catch {
+    // no /proc: assume it runs
+  }
+  return 'alive';
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
