@@ -8,8 +8,10 @@
  * ask about. (A file created with O_EXCL and then written had exactly that window, and a
  * holder preempted in it for seconds on an overloaded node had its lock broken as
  * abandoned: two rotations at once, and a rotated file lost.) A holder killed inside its
- * few syscalls leaves the link behind: a waiter that finds the pid gone (or a zombie)
- * breaks it at once. A stopped holder (SIGSTOP) is not waited for: the line is appended
+ * few syscalls leaves the link behind: a waiter that has seen the same link for
+ * ABANDONED_AFTER_MS while its pid is gone (or a zombie) breaks it. (At once would be
+ * wrong: a holder that released and exited is a zombie until reaped, and the link the
+ * waiter would then move aside is already the next holder's.) A stopped holder (SIGSTOP) is not waited for: the line is appended
  * without the lock (still whole: O_APPEND), because logging must never hold up a call. A
  * running or runnable holder is waited for, at most `waitMs`: it needs microseconds of
  * CPU, but on an overloaded node its turn may take seconds. The lock only guards the
@@ -28,8 +30,18 @@ export type HolderState = 'gone' | 'stopped' | 'alive';
 
 export type LockResult = { readonly held: true; release(): void } | { readonly held: false; readonly error: string };
 
+/** How long a waiter must see one link, its holder gone, before it counts as abandoned. */
+export const ABANDONED_AFTER_MS = 200;
+
+/** The link a waiter keeps seeing, since when. */
+interface Watched {
+  target: string;
+  since: number;
+}
+
 export function acquireLogLock(lockFile: string, waitMs: number, deps: LockDeps): LockResult {
   const deadline = deps.nowMs() + waitMs;
+  const watched: Watched = { target: '', since: 0 };
   // A nonce besides the pid: release removes the link only if it is still this very one.
   const mine = `${deps.pid}:${Math.floor(Math.random() * 2 ** 32).toString(36)}`;
   for (let attempt = 0; ; attempt++) {
@@ -40,7 +52,7 @@ export function acquireLogLock(lockFile: string, waitMs: number, deps: LockDeps)
       const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
       if (code !== 'EEXIST') return { held: false, error: code };
     }
-    const holder = inspectHolder(lockFile, deps);
+    const holder = inspectHolder(lockFile, deps, watched);
     if (holder === 'retry') continue;
     if (holder === 'stopped') return { held: false, error: 'lock holder stopped' };
     if (deps.nowMs() >= deadline) return { held: false, error: 'lock busy' };
@@ -68,25 +80,32 @@ function releaseIfOurs(lockFile: string, mine: string): void {
 
 /**
  * Breaks a lock whose holder is gone (or is us: a pid reused after a crash), or that is
- * not our link at all: 'retry' at once. 'stopped': its holder will not let go soon.
- * 'wait': it will.
+ * not our link at all, once seen unchanged for ABANDONED_AFTER_MS: then 'retry' at once.
+ * 'stopped': its holder will not let go soon. 'wait': it will.
  */
-function inspectHolder(lockFile: string, deps: LockDeps): 'retry' | 'stopped' | 'wait' {
+function inspectHolder(lockFile: string, deps: LockDeps, watched: Watched): 'retry' | 'stopped' | 'wait' {
   const target = readHolder(lockFile);
   if (target === undefined) return 'retry'; // released meanwhile
+  if (target !== watched.target) {
+    watched.target = target;
+    watched.since = deps.nowMs();
+  }
   const pid = Number.parseInt(target, 10);
   const state = Number.isInteger(pid) && pid > 0 && pid !== deps.pid ? deps.holderState(pid) : 'gone';
   if (state === 'stopped') return 'stopped';
-  if (state === 'alive') return 'wait';
-  // Move it aside rather than unlink it: if another waiter broke it first and a live
-  // writer took the lock since, we moved the wrong link, and link it back (link(2) never
-  // replaces: if yet another lock is there by now, that one stands).
+  if (state === 'alive' || deps.nowMs() - watched.since < ABANDONED_AFTER_MS) return 'wait';
+  // Move it aside rather than unlink it, and look at what was moved: if another waiter
+  // broke it first and a new holder took the lock since, put that holder's link back
+  // (symlink(2) never replaces: if yet another lock stands by now, the two overlap, and
+  // only the size bound is at stake).
   const aside = `${lockFile}.broken-${deps.pid}`;
   try {
+    if (readHolder(lockFile) !== target) return 'retry';
     fs.renameSync(lockFile, aside);
-    if (readHolder(aside) !== target) {
+    const moved = readHolder(aside);
+    if (moved !== undefined && moved !== '' && moved !== target) {
       try {
-        fs.linkSync(aside, lockFile);
+        fs.symlinkSync(moved, lockFile);
       } catch {
         // a newer lock stands
       }

@@ -60,6 +60,7 @@ test('rotation under 100 concurrent writers: no line lost, none torn, no file pa
   const bypassed = all.filter((l) => parseLine(l)?.logLockBypassed);
   const oversized = files.map((f) => ({ file: path.basename(f), size: fs.statSync(f).size })).filter((f) => f.size > maxBytes + longest);
   expect({ oversized, bypassed }).toEqual({ oversized: [], bypassed: [] });
+  expect(all.filter((l) => parseLine(l)?.skipped)).toEqual([]); // no line failed to be written
   const ids = all.map((l) => parseLine(l)?.containerId);
   expect(ids.every((id) => id !== undefined)).toBe(true);
   expect(new Set(ids).size).toBe(100);

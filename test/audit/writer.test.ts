@@ -11,7 +11,7 @@ import type { AuditLogConfig } from '../../src/audit/config';
 import type { AuditFields } from '../../src/audit/fields';
 import { AuditCollector } from '../../src/audit/fields';
 import { formatLine, MAX_LIST_ENTRIES, parseLine } from '../../src/audit/line';
-import { acquireLogLock } from '../../src/audit/log-lock';
+import { ABANDONED_AFTER_MS, acquireLogLock } from '../../src/audit/log-lock';
 import type { LockDeps } from '../../src/audit/log-lock';
 import { readLog } from '../../src/audit/reader';
 import { appendAuditLine, LOCK_WAIT_MS, LOCK_ZONE_BYTES } from '../../src/audit/writer';
@@ -103,13 +103,32 @@ test('far from the bound no lock is taken, so a held one delays nothing', () => 
   expect(d.slept).toBeGreaterThanOrEqual(LOCK_WAIT_MS);
 });
 
-test('a lock left by a dead writer is broken at once', () => {
+test('a lock left by a dead writer is broken once seen unchanged for ABANDONED_AFTER_MS', () => {
   const cfg = config({ maxBytes: 4096 });
   fs.symlinkSync('999999:x', `${cfg.file}.lock`);
   const d = deps({ holderState: (pid) => (pid === 999999 ? 'gone' : 'alive') });
   expect(appendAuditLine(cfg, fields(1), d)).toMatchObject({ written: true, lock: 'held' });
-  expect(d.slept).toBe(0);
+  expect(d.slept).toBeGreaterThanOrEqual(ABANDONED_AFTER_MS);
+  expect(d.slept).toBeLessThan(ABANDONED_AFTER_MS + 10);
   expect(fs.existsSync(`${cfg.file}.lock`)).toBe(false);
+});
+
+test('a gone holder whose link changes meanwhile (it released; the next one holds) is not broken', () => {
+  // A holder that released and exited shows as a zombie until reaped: judging by its pid
+  // alone, a waiter would move the next holder's link aside.
+  const lock = path.join(dir, 'x.lock');
+  fs.symlinkSync('999999:a', lock);
+  const d = deps({ holderState: (pid) => (pid === 999999 ? 'gone' : 'alive') });
+  const sleep = d.sleep;
+  const swapped = { ...d, sleep: (ms: number) => {
+    sleep(ms);
+    if (fs.readlinkSync(lock) === '999999:a' && d.slept >= ABANDONED_AFTER_MS / 2) {
+      fs.unlinkSync(lock);
+      fs.symlinkSync('1:b', lock); // pid 1: alive
+    }
+  } };
+  expect(acquireLogLock(lock, 1000, swapped)).toEqual({ held: false, error: 'lock busy' });
+  expect(fs.readlinkSync(lock)).toBe('1:b');
 });
 
 test('a live holder is waited for at most LOCK_WAIT_MS; then the line is appended anyway, whole', () => {
@@ -133,14 +152,14 @@ test('a stopped holder is not waited for, and the line says it was written witho
   expect(fs.readlinkSync(`${cfg.file}.lock`)).toBe('77:x'); // it may resume: not broken
 });
 
-test('something else than our link in place of the lock (a plain file) is moved aside, never waited on', () => {
+test('something else than our link in place of the lock (a plain file) is moved aside', () => {
   const cfg = config();
   const lock = `${cfg.file}.lock`;
   fs.writeFileSync(lock, 'junk');
   const d = deps();
-  const got = acquireLogLock(lock, 50, d);
+  const got = acquireLogLock(lock, 1000, d);
   expect(got.held).toBe(true);
-  expect(d.slept).toBe(0);
+  expect(d.slept).toBeLessThan(ABANDONED_AFTER_MS + 10);
   if (got.held) got.release();
   expect(fs.readdirSync(dir)).toEqual([]);
 });
