@@ -21,9 +21,9 @@ const { O_RDWR, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
  * The longest a call waits for a running writer's lock before appending without it (and
  * without the size check). Holders keep it for a few syscalls, but on an overloaded node
  * (100 calls starting at once on 2 cores, other work besides) a holder preempted inside
- * them waits its turn for the CPU behind every other call: over 2 s was seen. A stopped
- * holder is not waited for at all (src/audit/log-lock.ts), so only a holder stuck in the
- * kernel (a hung disk) ever makes a call wait this long.
+ * them waits its turn for the CPU behind every other call, for hundreds of milliseconds.
+ * A stopped holder is not waited for at all, a dead one for 0.2 s (src/audit/log-lock.ts),
+ * so only a holder stuck in the kernel (a hung disk) ever makes a call wait this long.
  */
 export const LOCK_WAIT_MS = 10_000;
 
@@ -33,7 +33,7 @@ export type WriteOutcome = { readonly written: true; readonly rotated: boolean; 
 
 /**
  * Below `maxBytes - LOCK_ZONE_BYTES` a line is appended without the lock: creating and
- * removing a lock file changes the directory, which costs 25 to 400 us on a busy ext4
+ * removing the lock link changes the directory, which costs 25 to 400 us on a busy ext4
  * (measured: scripts/bench-audit-log.mjs), against about 10 us for the append itself.
  * Near the bound every writer takes the lock, so the bound can only be passed if, while
  * one call sits preempted between its size check and its write, others write more than
