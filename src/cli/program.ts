@@ -7,6 +7,7 @@ import { PodIpamError } from '../core/errors';
 import { VERSION } from '../version';
 import { registerBlocksView } from './commands/blocks-view';
 import { registerGc } from './commands/gc';
+import { registerLog } from './commands/log';
 import { registerMetrics } from './commands/metrics';
 import { registerPlan } from './commands/plan';
 import { registerRelease } from './commands/release';
@@ -24,7 +25,7 @@ export interface CliIO {
 /** Adds a command to the program; each lives in src/cli/commands/<name>.ts. */
 export type CommandRegistrar = (program: Command, io: CliIO) => void;
 
-const REGISTRARS: CommandRegistrar[] = [registerStatus, registerPlan, registerValidate, registerRelease, registerGc, registerBlocks, registerBlocksView, registerMetrics, registerInstall];
+const REGISTRARS: CommandRegistrar[] = [registerStatus, registerPlan, registerValidate, registerRelease, registerGc, registerBlocks, registerBlocksView, registerMetrics, registerInstall, registerLog];
 
 /** Usage errors exit 2 (as commander does), failures of the work itself exit 1. */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {

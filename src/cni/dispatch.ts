@@ -2,7 +2,12 @@
  * Verb dispatch: env + stdin in, exit code + stdout out. Validation runs in the order
  * skel (the reference library) uses: environment (4), then input (6, 7), then version (1),
  * then the verb. Nothing here touches state before the input has been validated.
+ * Every call but VERSION ends with one line in the audit log (src/cni/audit-call.ts),
+ * written after the answer is decided and unable to change it.
  */
+import { AuditCollector } from '../audit/fields';
+import { auditCall } from './audit-call';
+import type { CallFacts } from './audit-call';
 import { parseCniEnv } from './env';
 import { toCniError } from './error-codes';
 import { parseIpamCommon } from './ipam-config';
@@ -25,20 +30,30 @@ export interface CniOutcome {
 const VERBS: Record<Exclude<Verb, 'VERSION'>, (req: CniRequest) => Promise<Record<string, unknown> | undefined>> = { ADD: add, DEL: del, CHECK: check, GC: gc, STATUS: status };
 
 export async function dispatch(processEnv: Readonly<Record<string, string | undefined>>, stdin: string, logger: Logger): Promise<CniOutcome> {
+  const facts: CallFacts = { processEnv, stdin, startedMs: performance.now(), notes: new AuditCollector() };
+  const outcome = await answer(facts, logger);
+  auditCall(facts, logger);
+  return outcome;
+}
+
+async function answer(facts: CallFacts, logger: Logger): Promise<CniOutcome> {
+  const { processEnv, stdin } = facts;
   let version = LATEST_VERSION;
   try {
-    const env = parseCniEnv(processEnv);
+    const env = (facts.env = parseCniEnv(processEnv));
     if (env.command === 'VERSION') return ok(versionInfo(stdin));
-    const conf = parseNetConf(stdin);
+    const conf = (facts.conf = parseNetConf(stdin));
     if (isSupportedVersion(conf.cniVersion)) version = conf.cniVersion;
     requireVersion(env.command, conf.cniVersion);
-    const common = parseIpamCommon(conf.ipam);
+    const common = (facts.common = parseIpamCommon(conf.ipam));
     logger.debug(`${env.command} network=${conf.name} container=${env.containerId} ifname=${env.ifname}`);
-    const result = await VERBS[env.command]({ env, conf, common, version, processEnv, logger });
+    const result = (facts.result = await VERBS[env.command]({ env, conf, common, version, processEnv, logger, audit: facts.notes }));
     return ok(result);
   } catch (e) {
     logger.debug(`failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    return { exitCode: 1, stdout: `${JSON.stringify(toCniError(e, version))}\n` };
+    facts.error = e;
+    facts.cniError = toCniError(e, version);
+    return { exitCode: 1, stdout: `${JSON.stringify(facts.cniError)}\n` };
   }
 }
 

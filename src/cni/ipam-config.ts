@@ -1,12 +1,14 @@
-/** The ipam keys every mode shares: mode, dataDir, routes, DNS, exclude, lock timeout. */
+/** The ipam keys every mode shares: mode, dataDir, routes, DNS, exclude, lock timeout, audit log. */
 import { attempt, report } from '../core/config-issues';
 import type { ConfigIssues } from '../core/config-issues';
 import { ConfigError } from '../core/errors';
 import { formatCidr, formatIP, parseCidr, parseIP } from '../core/ip';
 import type { Cidr } from '../core/ip';
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../store/network-lock';
+import type { AuditLogConfig } from '../audit/config';
 import { isObject, optionalArray, optionalNumber, optionalString } from './json-fields';
 import type { JsonObject } from './json-fields';
+import { parseLogConfig } from './log-config';
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/pod-ipam';
 
@@ -25,6 +27,8 @@ export interface IpamCommon {
   readonly resolvConf: string | undefined;
   readonly exclude: readonly Cidr[];
   readonly lockTimeoutMs: number;
+  /** The audit log (logFile, logLevel, logMaxBytes, logMaxFiles). */
+  readonly log: AuditLogConfig;
 }
 
 /**
@@ -50,6 +54,7 @@ export function parseIpamCommon(ipam: JsonObject, issues?: ConfigIssues): IpamCo
     resolvConf: attempt(issues, () => optionalString(ipam, 'resolvConf', 'ipam'), undefined),
     exclude: list('exclude', parseExclude),
     lockTimeoutMs: lockTimeoutSeconds === undefined ? DEFAULT_LOCK_TIMEOUT_MS : lockTimeoutSeconds * 1000,
+    log: parseLogConfig(ipam, dataDir, issues),
   };
 }
 

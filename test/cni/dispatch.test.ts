@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { dispatch } from '../../src/cni/dispatch';
 import { SUPPORTED_VERSIONS } from '../../src/cni/versions';
+import { isAuditLogFile } from '../helpers/audit-log';
 import { nodeLocalConf, tempDataDir } from '../helpers/run-plugin';
 
 const quiet = { debug: () => undefined, warn: () => undefined };
@@ -26,7 +27,8 @@ async function call(command: string, conf: unknown, extra: Record<string, string
   const out = await dispatch(env(command, extra), typeof conf === 'string' ? conf : JSON.stringify(conf), quiet);
   return { exitCode: out.exitCode, json: out.stdout ? JSON.parse(out.stdout) : undefined, stdout: out.stdout };
 }
-const stateFiles = () => (fs.existsSync(dataDir) ? fs.readdirSync(dataDir, { recursive: true }).map(String).sort() : []);
+/** The state under the data directory (the audit log is not state: see test/helpers/audit-log.ts). */
+const stateFiles = () => (fs.existsSync(dataDir) ? fs.readdirSync(dataDir, { recursive: true }).map(String).filter((f) => !isAuditLogFile(f)).sort() : []);
 
 describe.each(SUPPORTED_VERSIONS)('cniVersion %s', (version) => {
   const conf = () => nodeLocalConf(dataDir, { cniVersion: version }, { ranges: [[{ subnet: '10.1.2.0/24' }], [{ subnet: 'fd00::/120' }]], routes: [{ dst: '0.0.0.0/0', mtu: 1400 }] });
