@@ -134,8 +134,11 @@ test('large pools: the claim probes, it does not scan', async () => {
   fs.mkdirSync(storeDir());
   const store = await openClusterStore({ type: 'file', path: storeDir() });
   const blocks: Record<string, string> = {};
-  for (let i = 0; i < 1000; i++) blocks[`10.${i >> 8}.${i & 255}.0/24`] = `old-${i}`;
-  fs.writeFileSync(path.join(storeDir(), 'blocks.json'), JSON.stringify({ version: 1, blocks }));
+  fs.mkdirSync(path.join(storeDir(), 'claims'));
+  for (let i = 0; i < 1000; i++) {
+    blocks[`10.${i >> 8}.${i & 255}.0/24`] = `old-${i}`;
+    fs.writeFileSync(path.join(storeDir(), 'claims', `10.${i >> 8}.${i & 255}.0_24`), `old-${i}\n`);
+  }
   const t0 = Date.now();
   const sets = await node('new', { clusterPoolIPv4PodCIDRList: ['10.0.0.0/8'], clusterPoolIPv6PodCIDR: 'fd00::/64' }).rangeSets();
   expect(Date.now() - t0).toBeLessThan(2000);
