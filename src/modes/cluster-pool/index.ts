@@ -132,9 +132,13 @@ class ClusterPoolMode implements IpamMode {
       const checked = await checkAgainstStore(store, storeOwner(local.node, this.#ctx.network), local.blocks, claims, now);
       checked.reclaimed.forEach((b) => this.#ctx.warn(`cluster-pool: block ${formatCidr(b)} was missing from ${store!.description}; claimed it back for ${this.#owner}`));
       checked.lost.forEach((l) => this.#ctx.warn(`cluster-pool: ${store!.description} gives block ${l.block} to ${l.owner}, not ${this.#owner}: this node no longer hands out its addresses`));
-      this.#save({ ...local, blocks: checked.keep, lost: [...(local.lost ?? []), ...checked.lost], checkedAt: now.getTime() });
-      await store.heartbeat(this.#owner, HEARTBEAT_TTL_SECONDS);
+      this.#local = { ...local, blocks: checked.keep, lost: [...(local.lost ?? []), ...checked.lost], checkedAt: now.getTime() };
+      this.#warnings = undefined;
       await work(store, claims);
+      // One durable write, after the store has every claim: a crash before it leaves the
+      // store ahead of this node, and the next claim adopts what it lacks.
+      this.#save(this.#local);
+      await store.heartbeat(this.#owner, HEARTBEAT_TTL_SECONDS).catch((e: unknown) => this.#ctx.warn(`cluster-pool: could not refresh this node's heartbeat: ${(e as Error).message}`));
     } catch (e) {
       if (!tolerant || !(e instanceof PodIpamError)) throw e;
       this.#ctx.warn(`cluster-pool: could not compare this node's blocks with the cluster store (${e.message}); serving the blocks it has, next try in ${this.#config.storeCheckMs / 1000}s`);
@@ -162,6 +166,6 @@ class ClusterPoolMode implements IpamMode {
     const adopted = block !== undefined;
     block ??= await claimFreeBlock(store, grid, this.#owner, [...claims, ...[...known].map((b) => ({ block: b, node: this.#owner }))]);
     this.#ctx.log(`${adopted ? 'adopted' : 'claimed'} block ${formatCidr(block)} for ${this.#owner} from ${store.description}`);
-    this.#save({ ...local, blocks: [...local.blocks, block] });
+    this.#local = { ...local, blocks: [...local.blocks, block] };
   }
 }
