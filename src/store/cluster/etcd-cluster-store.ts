@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { ConfigError } from '../../core/errors';
 import { cidrsOverlap } from '../../core/ip';
-import { ancestorKeys, blockKey, blockOfKey, familyBase, parseBlock } from './block-keys';
+import { ancestorKeys, blockKey, blockOfKey, parseBlock } from './block-keys';
 import { EtcdGatewayClient, prefixEnd } from './etcd-gateway-client';
 import type { BlockOwner, ClaimResult, ClusterStore, EtcdStoreConfig } from './cluster-store';
 
@@ -66,14 +66,11 @@ class EtcdClusterStore implements ClusterStore {
   }
 
   async list(): Promise<BlockOwner[]> {
-    const out: BlockOwner[] = [];
-    for (const family of [4, 6] as const) {
-      for (const kv of await this.#client.rangePrefix(familyBase(this.#prefix, family))) {
-        const block = blockOfKey(this.#prefix, kv.key);
-        if (block) out.push({ block, node: kv.value });
-      }
-    }
-    return out;
+    // One range over "<prefix>/blocks4/" and "<prefix>/blocks6/" (and nothing else that parses as a block).
+    return (await this.#client.rangePrefix(`${this.#prefix}/blocks`)).flatMap((kv) => {
+      const block = blockOfKey(this.#prefix, kv.key);
+      return block ? [{ block, node: kv.value }] : [];
+    });
   }
 
   release(block: string, node: string): Promise<boolean> {

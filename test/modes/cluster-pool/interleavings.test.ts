@@ -96,6 +96,12 @@ describe.each(['file', 'etcd'] as const)('%s store', (kind) => {
     // On node-x, `blocks forget` refuses while pod-1 still holds its address, then works.
     const local = path.join(cluster.dir, 'node-x.conf');
     fs.writeFileSync(local, JSON.stringify(nodeConf(cluster, 'node-x', ipam)));
+    // The operator sees it in `status` (with the pods still using it) and `blocks show`.
+    const shown = await runPlugin({ command: undefined, argv: ['status', '--data-dir', path.join(cluster.dir, 'node-x')] });
+    expect(shown.stdout + shown.stderr).toContain(`block ${block} belongs to node-z/podnet in the cluster store`);
+    expect(shown.stdout + shown.stderr).toContain('1 reservation(s) still use it');
+    const blocksShown = await runPlugin({ command: undefined, argv: ['blocks', 'show', '--config', local] });
+    expect(blocksShown.stdout).toContain(`LOST: this host no longer serves ${block}: the store gives it to node-z/podnet`);
     const forget = () => runPlugin({ command: undefined, argv: ['blocks', 'forget', '--config', local] });
     const refusedForget = await forget();
     expect(refusedForget.code).toBe(1);
