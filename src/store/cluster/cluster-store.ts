@@ -80,3 +80,13 @@ export async function openClusterStore(config: ClusterStoreConfig, configPath = 
   const { openEtcdClusterStore } = await import('./etcd-cluster-store');
   return openEtcdClusterStore(config, configPath);
 }
+
+/** A heartbeat record `{"at", "until"}` (both stores write it): `at` while `until` is ahead, else undefined. */
+export function validHeartbeat(text: string | undefined, now = Date.now()): string | undefined {
+  try {
+    const { at, until } = JSON.parse(text ?? 'null') as { at: unknown; until: unknown };
+    return typeof at === 'string' && typeof until === 'string' && now < Date.parse(until) ? at : undefined;
+  } catch {
+    return undefined;
+  }
+}

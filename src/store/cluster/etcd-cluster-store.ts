@@ -4,8 +4,8 @@
  * every key that could overlap the block: its ancestors (exact keys) and the contiguous
  * range of itself and its descendants. Of any number of racing claims that overlap,
  * whatever their masks, at most one commits; a retry after a lost answer sees its own
- * name and counts as won. Node heartbeats are keys under a lease, so "alive" needs no
- * clock shared between hosts: etcd deletes the key when the lease runs out.
+ * name and counts as won. A node's heartbeat is a key saying until when it counts (host
+ * clocks are assumed to agree to well within its ten minutes).
  */
 import * as fs from 'node:fs';
 import { createSecureContext } from 'node:tls';
@@ -13,6 +13,7 @@ import { ConfigError } from '../../core/errors';
 import { cidrsOverlap } from '../../core/ip';
 import { ancestorKeys, blockKey, blockOfKey, parseBlock } from './block-keys';
 import { EtcdGatewayClient, prefixEnd } from './etcd-gateway-client';
+import { validHeartbeat } from './cluster-store';
 import type { BlockOwner, ClaimResult, ClusterStore, EtcdStoreConfig } from './cluster-store';
 
 export function openEtcdClusterStore(config: EtcdStoreConfig, configPath: string): ClusterStore {
@@ -28,6 +29,8 @@ export function openEtcdClusterStore(config: EtcdStoreConfig, configPath: string
     // A file that is not PEM (or a key that does not match its certificate) fails here,
     // as a config error naming the field, not later inside a request as an internal one.
     try {
+      // Node silently ignores a CA file without a certificate in it: check for one.
+      if (field === 'ca' && !tls.ca!.toString('latin1').includes('-----BEGIN CERTIFICATE-----')) throw new Error('no "-----BEGIN CERTIFICATE-----" block in it');
       createSecureContext(field === 'key' ? { cert: tls.cert, key: tls.key } : { [field]: tls[field] });
     } catch (e) {
       throw new ConfigError(`${configPath}.tls.${field}`, `${file} is not a usable PEM ${field === 'ca' ? 'CA certificate' : field === 'cert' ? 'certificate' : 'private key matching tls.cert'}: ${(e as Error).message}`);
@@ -78,12 +81,14 @@ class EtcdClusterStore implements ClusterStore {
     return cidr ? this.#client.delete(blockKey(this.#prefix, cidr), { ifValue: node }) : Promise.resolve(false);
   }
 
+  /** One plain put (one raft write; a lease would cost a second): the value says until when it counts. */
   heartbeat(node: string, ttlSeconds: number): Promise<void> {
-    return this.#client.putWithTtl(this.#heartbeatKey(node), new Date().toISOString(), ttlSeconds);
+    const at = new Date();
+    return this.#client.put(this.#heartbeatKey(node), JSON.stringify({ at: at.toISOString(), until: new Date(at.getTime() + ttlSeconds * 1000).toISOString() }));
   }
 
-  lastHeartbeat(node: string): Promise<string | undefined> {
-    return this.#client.get(this.#heartbeatKey(node));
+  async lastHeartbeat(node: string): Promise<string | undefined> {
+    return validHeartbeat(await this.#client.get(this.#heartbeatKey(node)));
   }
 
   async close(): Promise<void> {

@@ -100,12 +100,9 @@ export class EtcdGatewayClient {
     return this.createIfNoneOf(key, value, []);
   }
 
-  /** Puts `key` under a new lease of `ttlSeconds`: etcd deletes it when the lease expires. */
-  async putWithTtl(key: string, value: string, ttlSeconds: number): Promise<void> {
-    const lease = await this.#call('/v3/lease/grant', { TTL: String(ttlSeconds) });
-    const id = lease['ID'];
-    if (typeof id !== 'string' && typeof id !== 'number') throw new ClusterStoreError('etcd granted a lease without an ID', 'lease/grant answered without "ID"');
-    await this.#call('/v3/kv/put', { key: b64(key), value: b64(value), lease: String(id) });
+  /** Sets `key` to `value`. */
+  async put(key: string, value: string): Promise<void> {
+    await this.#call('/v3/kv/put', { key: b64(key), value: b64(value) });
   }
 
   /** The value of `key`, or undefined when absent. */

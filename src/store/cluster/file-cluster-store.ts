@@ -18,6 +18,7 @@ import { ensurePrivateDir, readFileNoFollow, writeFileDurable } from '../durable
 import { lockDir } from '../lock';
 import { parseBlock } from './block-keys';
 import { claimOwner, createClaim, readClaims, removeClaim } from './claim-files';
+import { validHeartbeat } from './cluster-store';
 import type { BlockOwner, ClaimResult, ClusterStore } from './cluster-store';
 
 export class FileClusterStore implements ClusterStore {
@@ -77,13 +78,7 @@ export class FileClusterStore implements ClusterStore {
   }
 
   async lastHeartbeat(node: string): Promise<string | undefined> {
-    const text = readFileNoFollow(path.join(this.#dir, 'heartbeats', encodeURIComponent(node)));
-    try {
-      const { at, until } = JSON.parse(text ?? 'null') as { at: string; until: string };
-      return Date.now() < Date.parse(until) ? at : undefined;
-    } catch {
-      return undefined;
-    }
+    return validHeartbeat(readFileNoFollow(path.join(this.#dir, 'heartbeats', encodeURIComponent(node))));
   }
 
   async close(): Promise<void> {}
