@@ -67,11 +67,15 @@ class ClusterPoolMode implements IpamMode {
     if (!grid) return undefined;
     const owned = () => this.#load().blocks.filter((b) => b.family === grid.pools.family).length;
     if (owned() >= this.#config.maxBlocksPerNode) return undefined;
-    // The check inside may reclaim or lose blocks: count again before claiming.
+    // The check inside may lose blocks: count again before claiming.
+    let claimed = false;
     await this.#withStore(false, async (store, claims) => {
-      if (owned() < this.#config.maxBlocksPerNode) await this.#claim(store, grid, claims);
+      if (owned() >= this.#config.maxBlocksPerNode) return;
+      await this.#claim(store, grid, claims);
+      claimed = true;
     });
-    return this.#rangeSet(grid.pools.family);
+    // Nothing new to allocate from: say so, or the caller would retry the same set forever.
+    return claimed ? this.#rangeSet(grid.pools.family) : undefined;
   }
 
   /**
