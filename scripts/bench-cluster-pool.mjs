@@ -182,16 +182,18 @@ try {
   await etcd.stop();
   fs.rmSync(work, { recursive: true, force: true });
 }
-console.log(`# cluster-pool: ${nodes} nodes claim a /24 of 10.64.0.0/16 at once from one etcd (${target}); ${rounds} rounds, ${os.cpus().length} cores, ${new Date().toISOString()}, load average ${os.loadavg()[0].toFixed(1)}\n`);
-console.log('| measure | median | all rounds |');
-console.log('| --- | ---: | --- |');
-console.log(`| ${nodes} first ADDs (processes), total wall time | ${median(proc.map((p) => p.ms)).toFixed(0)} ms | ${proc.map((p) => p.ms.toFixed(0)).join(', ')} |`);
-console.log(`| retries (ADDs answered code 11, retried after 100 ms) | ${median(proc.map((p) => p.retries))} | ${proc.map((p) => p.retries).join(', ')} |`);
-console.log(`| distinct blocks, each recorded in etcd for its node | ${nodes} of ${nodes} | every round |`);
-if (direct.length) {
-  console.log(`| ${nodes} claims through the store API in one process, wall time | ${median(direct.map((p) => p.ms)).toFixed(0)} ms | ${direct.map((p) => p.ms.toFixed(0)).join(', ')} |`);
-  console.log(`| races lost (claim calls beyond ${nodes}) | ${median(direct.map((p) => p.lost))} | ${direct.map((p) => p.lost).join(', ')} |`);
-  console.log(`| nodes that gave up after 32 lost races and listed again | ${median(direct.map((p) => p.relists))} | ${direct.map((p) => p.relists).join(', ')} |`);
+if (proc.length) {
+  console.log(`# cluster-pool: ${nodes} nodes claim a /24 of 10.64.0.0/16 at once from one etcd (${target}); ${rounds} rounds, ${os.cpus().length} cores, ${new Date().toISOString()}, load average ${os.loadavg()[0].toFixed(1)}\n`);
+  console.log('| measure | median | all rounds |');
+  console.log('| --- | ---: | --- |');
+  console.log(`| ${nodes} first ADDs (processes), total wall time | ${median(proc.map((p) => p.ms)).toFixed(0)} ms | ${proc.map((p) => p.ms.toFixed(0)).join(', ')} |`);
+  console.log(`| retries (ADDs answered code 11, retried after 100 ms) | ${median(proc.map((p) => p.retries))} | ${proc.map((p) => p.retries).join(', ')} |`);
+  console.log(`| distinct blocks, each recorded in etcd for its node | ${nodes} of ${nodes} | every round |`);
+  if (direct.length) {
+    console.log(`| ${nodes} claims through the store API in one process, wall time | ${median(direct.map((p) => p.ms)).toFixed(0)} ms | ${direct.map((p) => p.ms.toFixed(0)).join(', ')} |`);
+    console.log(`| races lost (claim calls beyond ${nodes}) | ${median(direct.map((p) => p.lost))} | ${direct.map((p) => p.lost).join(', ')} |`);
+    console.log(`| nodes that gave up after 32 lost races and listed again | ${median(direct.map((p) => p.relists))} | ${direct.map((p) => p.relists).join(', ')} |`);
+  }
 }
 if (warm) {
   const base = median(warm['node-local']);
