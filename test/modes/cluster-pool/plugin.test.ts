@@ -200,3 +200,12 @@ test('etcd with TLS client certificates: nodes claim distinct blocks', async () 
     await tlsEtcd.stop();
   }
 });
+
+test('a TLS file that is not PEM: ADD answers code 7 naming the field, not 199', async () => {
+  const junk = path.join(tmp.dir, 'junk-ca.pem');
+  fs.writeFileSync(junk, 'not a certificate\n');
+  const { store } = cluster('etcd');
+  const out = await add('pem', { ...store, tls: { ca: junk } });
+  expect(out.json.code).toBe(7);
+  expect(out.json.msg).toMatch(/^ipam\.clusterStore\.tls\.ca: .* is not a usable PEM CA certificate/);
+});

@@ -10,7 +10,7 @@ import type { ClusterStore } from '../../../src/store/cluster/cluster-store';
 import { ConfigError, CorruptStateError, TryAgainError } from '../../../src/core/errors';
 import { cidrsOverlap, parseCidr } from '../../../src/core/ip';
 import { createClaim, removeClaim } from '../../../src/store/cluster/claim-files';
-import { startEtcd } from '../../helpers/etcd-server';
+import { makeCerts, startEtcd } from '../../helpers/etcd-server';
 import type { EtcdServer } from '../../helpers/etcd-server';
 
 let etcd: EtcdServer;
@@ -122,7 +122,8 @@ test('etcd store: unreadable TLS file is a ConfigError naming the field', async 
 test('etcd store: a TLS file that is not PEM is a ConfigError naming the field (code 7, not 199)', async () => {
   const junk = path.join(tmp, 'junk.pem');
   fs.writeFileSync(junk, 'this is not PEM\n');
-  for (const [tls, field] of [[{ ca: junk }, 'ca'], [{ cert: junk, key: junk }, 'cert']] as const) {
+  const certs = makeCerts(path.join(tmp, 'pem-certs'));
+  for (const [tls, field] of [[{ ca: junk }, 'ca'], [{ cert: junk, key: junk }, 'cert'], [{ cert: certs.clientCert, key: junk }, 'key'], [{ cert: certs.clientCert, key: certs.serverKey }, 'key']] as const) {
     const err = await openClusterStore({ type: 'etcd', endpoints: [etcd.endpoint], prefix: '/x', tls }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).path).toBe(`ipam.clusterStore.tls.${field}`);
