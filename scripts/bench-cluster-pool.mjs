@@ -10,7 +10,11 @@
 // Also claims 200 blocks at once in one process through the store API, wrapping the
 // store to count claim() calls: every call beyond 200 is a race lost to another node.
 //
-//   node scripts/bench-cluster-pool.mjs [--nodes 200] [--rounds 3] [--target exe|node]
+// And the warm ADD (a node that already owns its block, store check not due): --warm N
+// interleaved ADDs each of node-local, cluster-pool with the file store and cluster-pool
+// with etcd, one plugin process each, medians (0 skips it).
+//
+//   node scripts/bench-cluster-pool.mjs [--nodes 200] [--rounds 3] [--warm 40] [--target exe|node]
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -21,6 +25,7 @@ import { option, median } from './lib/bench-util.mjs';
 
 const nodes = Number(option('nodes', '200'));
 const rounds = Number(option('rounds', '3'));
+const warmRuns = Number(option('warm', '40'));
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const exe = path.join(root, 'dist/pod-ipam');
 const target = option('target', fs.existsSync(exe) ? 'exe' : 'node');
@@ -128,10 +133,42 @@ async function storeRound(etcd, round) {
   }
 }
 
+/** One plugin process; resolves with its wall time in ms once it exits 0. */
+function timedAdd(conf, containerId) {
+  const env = { PATH: process.env.PATH, CNI_COMMAND: 'ADD', CNI_CONTAINERID: containerId, CNI_NETNS: '/var/run/netns/x', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' };
+  return new Promise((resolve, reject) => {
+    const t = process.hrtime.bigint();
+    const child = spawn(cmd[0], cmd.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.resume();
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - t) / 1e6) : reject(new Error(`ADD failed: ${stdout}`))));
+    child.stdin.end(JSON.stringify(conf));
+  });
+}
+
+async function warmRound(etcd) {
+  const dir = (name) => path.join(work, 'warm', name);
+  const cp = (store) => ({ mode: 'cluster-pool', nodeName: 'warm-node', clusterPoolIPv4PodCIDRList: ['10.66.0.0/16'], clusterStore: store });
+  const confs = {
+    'node-local': { cniVersion: '1.1.0', name: 'warmnet', ipam: { type: 'pod-ipam', dataDir: dir('nl'), ranges: [[{ subnet: '10.65.0.0/24' }]] } },
+    'cluster-pool, file store': { cniVersion: '1.1.0', name: 'warmnet', ipam: { type: 'pod-ipam', dataDir: dir('cpf'), ...cp({ type: 'file', path: dir('store') }) } },
+    'cluster-pool, etcd': { cniVersion: '1.1.0', name: 'warmnet', ipam: { type: 'pod-ipam', dataDir: dir('cpe'), ...cp({ type: 'etcd', endpoints: [etcd.endpoint], prefix: '/warm' }) } },
+  };
+  const times = Object.fromEntries(Object.keys(confs).map((k) => [k, []]));
+  // The first ADD of each claims (or writes ranges.json): not measured.
+  for (const conf of Object.values(confs)) await timedAdd(conf, 'warm-up');
+  for (let i = 0; i < warmRuns; i++) for (const [k, conf] of Object.entries(confs)) times[k].push(await timedAdd(conf, `pod-${i}`));
+  return times;
+}
+
 const etcd = await startEtcd();
 const proc = [];
 const direct = [];
+let warm;
 try {
+  if (warmRuns > 0) warm = await warmRound(etcd);
   for (let r = 0; r < rounds; r++) {
     proc.push(await processRound(etcd, r));
     try {
@@ -145,14 +182,23 @@ try {
   await etcd.stop();
   fs.rmSync(work, { recursive: true, force: true });
 }
-console.log(`# cluster-pool: ${nodes} nodes claim a /24 of 10.64.0.0/16 at once from one etcd (${target}); ${rounds} rounds, ${os.cpus().length} cores, ${new Date().toISOString()}, load average ${os.loadavg()[0].toFixed(1)}\n`);
-console.log('| measure | median | all rounds |');
-console.log('| --- | ---: | --- |');
-console.log(`| ${nodes} first ADDs (processes), total wall time | ${median(proc.map((p) => p.ms)).toFixed(0)} ms | ${proc.map((p) => p.ms.toFixed(0)).join(', ')} |`);
-console.log(`| retries (ADDs answered code 11, retried after 100 ms) | ${median(proc.map((p) => p.retries))} | ${proc.map((p) => p.retries).join(', ')} |`);
-console.log(`| distinct blocks, each recorded in etcd for its node | ${nodes} of ${nodes} | every round |`);
-if (direct.length) {
-  console.log(`| ${nodes} claims through the store API in one process, wall time | ${median(direct.map((p) => p.ms)).toFixed(0)} ms | ${direct.map((p) => p.ms.toFixed(0)).join(', ')} |`);
-  console.log(`| races lost (claim calls beyond ${nodes}) | ${median(direct.map((p) => p.lost))} | ${direct.map((p) => p.lost).join(', ')} |`);
-  console.log(`| nodes that gave up after 32 lost races and listed again | ${median(direct.map((p) => p.relists))} | ${direct.map((p) => p.relists).join(', ')} |`);
+if (proc.length) {
+  console.log(`# cluster-pool: ${nodes} nodes claim a /24 of 10.64.0.0/16 at once from one etcd (${target}); ${rounds} rounds, ${os.cpus().length} cores, ${new Date().toISOString()}, load average ${os.loadavg()[0].toFixed(1)}\n`);
+  console.log('| measure | median | all rounds |');
+  console.log('| --- | ---: | --- |');
+  console.log(`| ${nodes} first ADDs (processes), total wall time | ${median(proc.map((p) => p.ms)).toFixed(0)} ms | ${proc.map((p) => p.ms.toFixed(0)).join(', ')} |`);
+  console.log(`| retries (ADDs answered code 11, retried after 100 ms) | ${median(proc.map((p) => p.retries))} | ${proc.map((p) => p.retries).join(', ')} |`);
+  console.log(`| distinct blocks, each recorded in etcd for its node | ${nodes} of ${nodes} | every round |`);
+  if (direct.length) {
+    console.log(`| ${nodes} claims through the store API in one process, wall time | ${median(direct.map((p) => p.ms)).toFixed(0)} ms | ${direct.map((p) => p.ms.toFixed(0)).join(', ')} |`);
+    console.log(`| races lost (claim calls beyond ${nodes}) | ${median(direct.map((p) => p.lost))} | ${direct.map((p) => p.lost).join(', ')} |`);
+    console.log(`| nodes that gave up after 32 lost races and listed again | ${median(direct.map((p) => p.relists))} | ${direct.map((p) => p.relists).join(', ')} |`);
+  }
+}
+if (warm) {
+  const base = median(warm['node-local']);
+  console.log(`\n# warm ADD (the node owns its block; no store contact): ${warmRuns} interleaved runs each (${target}), load average ${os.loadavg()[0].toFixed(1)}\n`);
+  console.log('| ADD | median | vs node-local |');
+  console.log('| --- | ---: | ---: |');
+  for (const [k, xs] of Object.entries(warm)) console.log(`| ${k} | ${median(xs).toFixed(1)} ms | ${(median(xs) / base).toFixed(2)} |`);
 }

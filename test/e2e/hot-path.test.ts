@@ -50,3 +50,15 @@ test('the operator CLI does evaluate commander (the instrument sees lazy modules
   expect(modules.some((m) => m.startsWith('node_modules/commander/'))).toBe(true);
   expect(modules).toContain('src/cli/program.ts');
 });
+
+test('a warm cluster-pool ADD evaluates no cluster store; the cold one does', async () => {
+  const dataDir = fs.mkdtempSync(path.join(tmp.dir, 'cp-'));
+  const conf = { cniVersion: '1.1.0', name: 'cpnet', ipam: { type: 'pod-ipam', mode: 'cluster-pool', dataDir, nodeName: 'n1', clusterPoolIPv4PodCIDRList: ['10.90.0.0/16'], clusterStore: { type: 'file', path: path.join(dataDir, 'store') } } };
+  const cold = await loaded(cniEnv({ command: 'ADD', containerId: 'c1' }), [], JSON.stringify(conf));
+  expect(cold.code).toBe(0);
+  expect(cold.modules).toEqual(expect.arrayContaining(['src/store/cluster/file-cluster-store.ts', 'src/modes/cluster-pool/index.ts']));
+  const warm = await loaded(cniEnv({ command: 'ADD', containerId: 'c2' }), [], JSON.stringify(conf));
+  expect(warm.code).toBe(0);
+  expect(warm.modules).toContain('src/modes/cluster-pool/index.ts');
+  expect(warm.modules.filter((m) => m.startsWith('src/store/cluster/') || m.startsWith('src/cli/') || m.startsWith('node_modules/commander/'))).toEqual([]);
+});

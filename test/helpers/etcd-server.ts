@@ -32,6 +32,13 @@ export interface EtcdServer {
   start(): Promise<void>;
   /** Kills etcd and removes its directory. Safe to call twice. */
   stop(): Promise<void>;
+  /** Saves a snapshot of the data to `file` (etcdctl snapshot save). */
+  snapshot(file: string): Promise<void>;
+  /**
+   * Kills etcd, replaces its data with the snapshot in `file` (etcdctl snapshot restore),
+   * and starts it again: the store goes back to the state the snapshot was taken in.
+   */
+  restore(file: string): Promise<void>;
 }
 
 export async function startEtcd(options: { tls?: boolean } = {}): Promise<EtcdServer> {
@@ -58,6 +65,10 @@ export async function startEtcd(options: { tls?: boolean } = {}): Promise<EtcdSe
   let child: ChildProcess | undefined;
   let logFd: number | undefined;
 
+  const etcdctl = (...more: string[]) =>
+    execFileSync('etcdctl', more, { env: { ...process.env, ETCDCTL_API: '3' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const tlsArgs = () => (certs ? ['--cacert', certs.ca, '--cert', certs.clientCert, '--key', certs.clientKey] : []);
+
   const server: EtcdServer = {
     endpoint,
     dir,
@@ -77,6 +88,15 @@ export async function startEtcd(options: { tls?: boolean } = {}): Promise<EtcdSe
       child = spawn('etcd', args, { stdio: ['ignore', logFd, logFd] });
       const c = child;
       await waitHealthy(endpoint, server.clientTls, () => c.exitCode !== null, path.join(dir, 'etcd.log'));
+    },
+    async snapshot(file: string) {
+      etcdctl('--endpoints', endpoint, ...tlsArgs(), 'snapshot', 'save', file);
+    },
+    async restore(file: string) {
+      await server.kill();
+      fs.rmSync(path.join(dir, 'data'), { recursive: true, force: true });
+      etcdctl('snapshot', 'restore', file, '--name', 'test', '--data-dir', path.join(dir, 'data'), '--initial-cluster', `test=${peer}`, '--initial-advertise-peer-urls', peer);
+      await server.start();
     },
     async stop() {
       await server.kill();

@@ -46,7 +46,7 @@ export const registerBlocksView: CommandRegistrar = (program: Command, io: CliIO
         }
       }
       if (options.json) {
-        io.stdout(toJson({ network: view.network, store: view.store, pools: view.grids.map((g) => ({ family: `IPv${g.pools.family}`, pools: g.pools.pools.map(formatCidr), maskSize: g.pools.mask, blocks: g.total })), blocks: view.blocks }));
+        io.stdout(toJson({ network: view.network, store: view.store, lost: view.lost, pools: view.grids.map((g) => ({ family: `IPv${g.pools.family}`, pools: g.pools.pools.map(formatCidr), maskSize: g.pools.mask, blocks: g.total })), blocks: view.blocks }));
         return;
       }
       let out = `network ${view.network}  store ${view.store}\n`;
@@ -55,6 +55,7 @@ export const registerBlocksView: CommandRegistrar = (program: Command, io: CliIO
         : renderTable(['BLOCK', 'NODE', 'USED', 'CAPACITY'], view.blocks.map((b) => [b.block, b.node, b.used === null ? '-' : String(b.used), String(b.capacity)]), [2, 3]);
       for (const s of sections) out += `\n${s.title}  (. free, letter = owner, upper case = at least half used)\n${renderCells(s.cells, legend)}`;
       if (legend.size > 0) out += `\n${[...legend].map(([node, letter]) => `${letter} ${node}`).join('\n')}\n`;
+      for (const l of view.lost) out += `\nLOST: this host no longer serves ${l.block}: the store gives it to ${l.owner} (seen ${l.since}); STATUS fails until "pod-ipam blocks forget"\n`;
       if (options.svg) out += `\nwrote ${options.svg}\n`;
       io.stdout(out);
     });

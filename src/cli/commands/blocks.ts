@@ -1,10 +1,12 @@
 /**
- * `pod-ipam blocks list|release`: operator commands for cluster-pool block ownership.
- * `release --node NAME` frees the blocks of a node that is gone. It refuses when this
- * host holds that node's local state with live reservations in those blocks (the node is
- * not gone, or its pods were never deleted) unless --force; with --force it also drops
- * the blocks from that local record, so the node cannot go on handing out addresses of
- * blocks another node may claim next.
+ * `pod-ipam blocks list|release|forget`: operator commands for cluster-pool block ownership.
+ * `release --node NAME` frees the blocks of a node that is gone. Unless --force it refuses
+ * a node that may still have pods in them:
+ * - on a host holding that node's local state (the node itself, or simulated nodes):
+ *   when the state has live reservations in those blocks; --force also drops the blocks
+ *   from that local record, so the node stops handing out their addresses;
+ * - anywhere else: when the node's heartbeat in the store is valid, i.e. it talked to
+ *   the store within HEARTBEAT_TTL_SECONDS (every claim and every store check refreshes it).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,21 +14,25 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors';
 import { cidrContains, formatCidr, formatIP, parseCidr } from '../../core/ip';
 import type { Cidr } from '../../core/ip';
-import { parseClusterPoolConfig } from '../../modes/cluster-pool/config';
+import { HEARTBEAT_TTL_SECONDS, parseClusterPoolConfig } from '../../modes/cluster-pool/config';
 import type { ClusterPoolConfig } from '../../modes/cluster-pool/config';
 import { storeOwner } from '../../modes/cluster-pool/claim';
 import { readLocalBlocks, writeLocalBlocks } from '../../modes/cluster-pool/local-blocks';
 import { openClusterStore } from '../../store/cluster/cluster-store';
+import type { ClusterStore } from '../../store/cluster/cluster-store';
 import { networkDir, withNetworkState } from '../../store/network-store';
 import { isObject } from '../../cni/json-fields';
 import { isNetworkName } from '../../cni/netconf';
 import { readConfigFile } from '../inspect/config-file';
 import type { CliIO, CommandRegistrar } from '../program';
+import { registerBlocksForget } from './blocks-forget';
+import { blocksCommand } from './blocks-view';
+import { CliError } from './common';
 
 const DEFAULT_DATA_DIR = '/var/lib/cni/pod-ipam';
 
 export const registerBlocks: CommandRegistrar = (program: Command, io: CliIO) => {
-  const blocks = program.command('blocks').description('cluster-pool: show or free the blocks nodes own');
+  const blocks = blocksCommand(program);
   blocks
     .command('list')
     .description('print every claimed block and its node')
@@ -45,11 +51,12 @@ export const registerBlocks: CommandRegistrar = (program: Command, io: CliIO) =>
     .description('free every block of a node that is gone')
     .requiredOption('-c, --config <file>', 'the network config (.conflist or .conf) using mode "cluster-pool"')
     .requiredOption('--node <name>', 'the node whose blocks to free')
-    .option('--force', 'free them even though local state on this host still holds reservations in them', false)
+    .option('--force', 'free them even though the node looks alive (a valid heartbeat, or reservations in its local state on this host): its pods may then share addresses with pods of the next owner', false)
     .action(async (opts: { config: string; node: string; force: boolean }) => {
       const { config, network, dataDir } = loadConfig(opts.config, opts.node);
       await release(config, network, dataDir, opts.force, io);
     });
+  registerBlocksForget(blocks, io, (file) => loadConfig(file, undefined));
 };
 
 async function release(config: ClusterPoolConfig, network: string, dataDir: string, force: boolean, io: CliIO): Promise<void> {
@@ -65,6 +72,7 @@ async function release(config: ClusterPoolConfig, network: string, dataDir: stri
       io.stdout(`node ${node} owns no blocks in ${store.description}\n`);
       return;
     }
+    if (!fs.existsSync(path.join(networkDir(dataDir, network), 'cluster-pool.json'))) await checkHeartbeat(store, owner, node, force, io);
     await checkLocalState(dataDir, network, node, owned.map((o) => o.cidr), force, io);
     for (const o of owned) {
       const freed = await store.release(o.text, owner);
@@ -73,6 +81,20 @@ async function release(config: ClusterPoolConfig, network: string, dataDir: stri
   } finally {
     await store.close();
   }
+}
+
+/** Away from the node, its heartbeat is the only sign of life the store can show. */
+async function checkHeartbeat(store: ClusterStore, owner: string, node: string, force: boolean, io: CliIO): Promise<void> {
+  const seen = await store.lastHeartbeat(owner);
+  if (seen === undefined) {
+    io.stderr(`pod-ipam: node ${node} has sent no heartbeat to ${store.description} in the last ${HEARTBEAT_TTL_SECONDS / 60} minutes\n`);
+    return;
+  }
+  const risk = `another node may then claim these blocks while pods of ${node} still use their addresses, and both hand out the same ones (${node} stops serving the blocks at its next store check, but its running pods keep their addresses)`;
+  if (!force) {
+    throw new CliError(`node ${node} looks alive: its heartbeat in ${store.description} is from ${seen} (valid ${HEARTBEAT_TTL_SECONDS / 60} minutes; a node refreshes it whenever it talks to the store, at least every storeCheckSeconds of ADD or STATUS calls). Release its blocks on ${node} itself, where its pods can be checked, or wait until it has been gone ${HEARTBEAT_TTL_SECONDS / 60} minutes; --force releases anyway: ${risk}`);
+  }
+  io.stderr(`pod-ipam: --force: node ${node} sent a heartbeat at ${seen}; if it is still running, ${risk}\n`);
 }
 
 /**
@@ -101,7 +123,7 @@ async function checkLocalState(dataDir: string, network: string, node: string, b
 }
 
 /** Finds the cluster-pool ipam section of a .conflist or .conf file. */
-function loadConfig(file: string, node: string | undefined): { config: ClusterPoolConfig; network: string; dataDir: string } {
+export function loadConfig(file: string, node: string | undefined): { config: ClusterPoolConfig; network: string; dataDir: string } {
   const entry = readConfigFile(file).entries.find((e) => isObject(e.conf.ipam) && e.conf.ipam.mode === 'cluster-pool');
   if (!entry) throw new ConfigError('ipam.mode', `${file} has no plugin whose ipam.mode is "cluster-pool"`);
   const ipam = entry.conf.ipam as Record<string, unknown>;

@@ -19,11 +19,22 @@ export interface ModeInspection {
 
 export type ModeView = (stateDir: string, reservations: readonly Reservation[]) => ModeInspection;
 
-const clusterPool: ModeView = (stateDir) => {
+const clusterPool: ModeView = (stateDir, reservations) => {
   const local = readLocalBlocks(stateDir);
   if (!local) return { details: { blocks: [] }, rangeLabels: new Map(), warnings: ['cluster-pool: this node has no block recorded yet (claimed at the first ADD)'] };
   const blocks = local.blocks.map(formatCidr);
-  return { details: { node: local.node, blocks }, rangeLabels: new Map(blocks.map((b) => [b, `block of node ${local.node}`])), warnings: [] };
+  const lost = local.lost ?? [];
+  // A block the store gives to another node: no longer served, STATUS fails until `blocks forget`.
+  const warnings = lost.map((l) => {
+    const cidr = parseCidr(l.block)?.cidr;
+    const live = cidr ? reservations.filter((r) => cidrContains(cidr, r.ip)).length : 0;
+    return `cluster-pool: block ${l.block} belongs to ${l.owner} in the cluster store (seen ${l.since}); this node no longer serves it; ${live} reservation(s) still use it (move those pods, then "pod-ipam blocks forget")`;
+  });
+  return {
+    details: { node: local.node, blocks, lost, ...(local.checkedAt !== undefined ? { checkedAt: new Date(local.checkedAt).toISOString() } : {}) },
+    rangeLabels: new Map([...blocks.map((b): [string, string] => [b, `block of node ${local.node}`]), ...lost.map((l): [string, string] => [l.block, `LOST: owned by ${l.owner}`])]),
+    warnings,
+  };
 };
 
 const kubernetes: ModeView = (stateDir, reservations) => {

@@ -31,6 +31,8 @@ export interface BlockView {
 export interface PoolView {
   readonly network: string;
   readonly store: string;
+  /** Blocks this host stopped serving because the store gives them to another node. */
+  readonly lost: readonly { readonly block: string; readonly owner: string; readonly since: string }[];
   readonly grids: readonly BlockGrid[];
   readonly blocks: readonly BlockView[];
 }
@@ -51,7 +53,7 @@ export async function loadPoolView(configFile: string, env: Readonly<Record<stri
   } finally {
     await store.close();
   }
-  const use = await localUse(dataDir, network);
+  const { use, lost } = await localUse(dataDir, network);
   const blocks = claims.flatMap((c): BlockView[] => {
     const cidr = parseCidr(c.block)?.cidr;
     if (!cidr) return [];
@@ -60,19 +62,22 @@ export async function loadPoolView(configFile: string, env: Readonly<Record<stri
     return [{ block: formatCidr(cidr), node: c.node, index: grid?.indexOf(cidr) ?? null, used: counted ?? null, capacity: rangeCapacity(canonicalizeRange({ subnet: formatCidr(cidr) }, 'block')) }];
   });
   blocks.sort((a, b) => (a.index ?? -1n) < (b.index ?? -1n) ? -1 : (a.index ?? -1n) > (b.index ?? -1n) ? 1 : a.block.localeCompare(b.block));
-  return { network, store: store.description, grids, blocks };
+  return { network, store: store.description, lost, grids, blocks };
 }
 
 /** Reservations per block this host serves, counted under the network's lock. */
-async function localUse(dataDir: string, network: string): Promise<Map<string, number>> {
+async function localUse(dataDir: string, network: string): Promise<{ use: Map<string, number>; lost: PoolView['lost'] }> {
   const stateDir = networkDir(dataDir, network);
   const use = new Map<string, number>();
-  if (!fs.existsSync(localBlocksFile(stateDir)) || !fs.existsSync(path.join(stateDir, 'ips'))) return use;
+  if (!fs.existsSync(localBlocksFile(stateDir))) return { use, lost: [] };
   const { readLocalBlocks } = await import('../../modes/cluster-pool/local-blocks');
+  if (!fs.existsSync(path.join(stateDir, 'ips'))) return { use, lost: readLocalBlocks(stateDir)?.lost ?? [] };
+  let lost: PoolView['lost'] = [];
   await withNetworkState({ dataDir, network }, (state) => {
     const local = readLocalBlocks(stateDir);
     const reservations = state.reservations();
     for (const b of local?.blocks ?? []) use.set(formatCidr(b), reservations.filter((r) => cidrContains(b, r.ip)).length);
+    lost = local?.lost ?? [];
   });
-  return use;
+  return { use, lost };
 }

@@ -30,7 +30,9 @@ export function ownedBy(claims: readonly BlockOwner[], node: string, grid: Block
 }
 
 /**
- * Claims a free block of `grid` for `node`.
+ * Claims a free block of `grid` for `node`. `claims` is what the store listed plus the
+ * node's own local blocks (served or lost): a block the node already has is never
+ * claimed again, even when the store has lost its record of it.
  * @throws PoolExhaustedError when every block is owned; TryAgainError after too many lost races.
  */
 export async function claimFreeBlock(store: ClusterStore, grid: BlockGrid, node: string, claims: readonly BlockOwner[]): Promise<Cidr> {
@@ -45,7 +47,7 @@ export async function claimFreeBlock(store: ClusterStore, grid: BlockGrid, node:
     if (index !== undefined) taken.add(index);
     else if (grid.pools.pools.some((p) => cidrsOverlap(p, parsed.cidr))) foreign.push(parsed.cidr);
   }
-  const start = grid.startIndex(node);
+  const start = await grid.startIndex(node);
   let lost = 0;
   for (let step = 0n; step < grid.total && BigInt(taken.size) < grid.total; step++) {
     const index = (start + step) % grid.total;
@@ -62,3 +64,4 @@ export async function claimFreeBlock(store: ClusterStore, grid: BlockGrid, node:
     'free the blocks of removed nodes with "pod-ipam blocks release --node NAME", add a pool to the list, or (on a new cluster) choose a longer mask',
   );
 }
+

@@ -21,6 +21,8 @@ export interface ClusterPoolConfig {
   readonly families: readonly FamilyPools[];
   readonly nodeName: string;
   readonly maxBlocksPerNode: number;
+  /** Longest time between two comparisons of the node's blocks with the store (ADD, STATUS). */
+  readonly storeCheckMs: number;
   readonly store: ClusterStoreConfig;
 }
 
@@ -30,6 +32,15 @@ const DEFAULT_MASK: Record<Family, number> = { 4: 24, 6: 120 };
 const LONGEST_MASK: Record<Family, number> = { 4: 30, 6: 126 };
 export const MAX_BLOCKS_PER_NODE = 1024;
 export const DEFAULT_ETCD_PREFIX = '/pod-ipam';
+export const DEFAULT_STORE_CHECK_SECONDS = 60;
+/** Checks may not be rarer than this: a node's heartbeat (HEARTBEAT_TTL_SECONDS) must stay fresh. */
+export const MAX_STORE_CHECK_SECONDS = 120;
+/** How long a node's heartbeat keeps `blocks release` from freeing its blocks without --force. */
+export const HEARTBEAT_TTL_SECONDS = 600;
+/** Below this an etcd request cannot finish a TLS handshake on a loaded host. */
+const MIN_ETCD_TIMEOUT_SECONDS = 0.5;
+/** Pools per family: enough for any real cluster, and keeps validation cheap on every call. */
+const MAX_POOLS = 1024;
 
 /** Node names end up in store keys, values and messages: keep them plain. */
 const NODE_NAME = /^[A-Za-z0-9]([-A-Za-z0-9._]{0,251}[A-Za-z0-9])?$/;
@@ -55,7 +66,11 @@ export function parseClusterPoolConfig(ipam: Readonly<Record<string, unknown>>, 
   if (typeof maxBlocksPerNode !== 'number' || !Number.isInteger(maxBlocksPerNode) || maxBlocksPerNode < 1 || maxBlocksPerNode > MAX_BLOCKS_PER_NODE) {
     throw new ConfigError('ipam.maxBlocksPerNode', `must be a whole number from 1 to ${MAX_BLOCKS_PER_NODE}, not ${JSON.stringify(maxBlocksPerNode)}`);
   }
-  return { families, nodeName, maxBlocksPerNode, store: parseStore(ipam['clusterStore'], dataDir) };
+  const check = ipam['storeCheckSeconds'] ?? DEFAULT_STORE_CHECK_SECONDS;
+  if (typeof check !== 'number' || !(check >= 0) || check > MAX_STORE_CHECK_SECONDS) {
+    throw new ConfigError('ipam.storeCheckSeconds', `must be a number of seconds from 0 (check on every ADD) to ${MAX_STORE_CHECK_SECONDS}, not ${JSON.stringify(check)}`);
+  }
+  return { families, nodeName, maxBlocksPerNode, storeCheckMs: check * 1000, store: parseStore(ipam['clusterStore'], dataDir) };
 }
 
 function familyPools(ipam: Readonly<Record<string, unknown>>, family: Family): FamilyPools[] {
@@ -86,14 +101,22 @@ function familyPools(ipam: Readonly<Record<string, unknown>>, family: Family): F
   if (mask > LONGEST_MASK[family]) {
     throw new ConfigError(`ipam.${maskKey}`, `/${mask} blocks are too small to hold a pod besides the network${family === 4 ? ', broadcast' : ''} and gateway addresses; use /${LONGEST_MASK[family]} or shorter`);
   }
-  pools.forEach((pool, i) => {
+  if (pools.length > MAX_POOLS) throw new ConfigError(`ipam.${listKey}`, `has ${pools.length} pools; at most ${MAX_POOLS} are supported: merge adjacent ones into larger CIDRs`);
+  pools.forEach((pool) => {
     if (mask <= pool.prefix) {
       throw new ConfigError(`ipam.${maskKey}`, `/${mask} is not longer than the prefix of pool ${formatCidr(pool)}; a block must be a part of its pool (e.g. /${Math.min(pool.prefix + 8, LONGEST_MASK[family])})`);
     }
-    pools.slice(0, i).forEach((other, j) => {
-      if (cidrsOverlap(pool, other)) throw new ConfigError(raw[i]!.path, `pool ${formatCidr(pool)} overlaps pool ${formatCidr(other)} (${raw[j]!.path})`);
-    });
   });
+  // Sorted by start, CIDRs overlap only if some pool overlaps the one before it: n log n,
+  // not n^2, on every call (2,000 pools cost 0.35 s per ADD checked pairwise).
+  const order = pools.map((_, i) => i).sort((a, b) => (pools[a]!.network < pools[b]!.network ? -1 : pools[a]!.network > pools[b]!.network ? 1 : a - b));
+  for (let k = 1; k < order.length; k++) {
+    const [i, j] = [order[k]!, order[k - 1]!];
+    if (cidrsOverlap(pools[i]!, pools[j]!)) {
+      const [later, earlier] = i > j ? [i, j] : [j, i];
+      throw new ConfigError(raw[later]!.path, `pool ${formatCidr(pools[later]!)} overlaps pool ${formatCidr(pools[earlier]!)} (${raw[earlier]!.path})`);
+    }
+  }
   return [{ family, pools, mask }];
 }
 
@@ -131,7 +154,7 @@ function parseStore(raw: unknown, dataDir: string): ClusterStoreConfig {
   const prefix = o['prefix'] ?? DEFAULT_ETCD_PREFIX;
   if (typeof prefix !== 'string' || !prefix.startsWith('/') || prefix.endsWith('/')) throw new ConfigError(`${p}.prefix`, `must start with "/" and not end with one, e.g. "${DEFAULT_ETCD_PREFIX}"`);
   const timeout = o['timeoutSeconds'];
-  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0) || timeout > 60)) throw new ConfigError(`${p}.timeoutSeconds`, 'must be a number of seconds from 0 to 60');
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= MIN_ETCD_TIMEOUT_SECONDS) || timeout > 60)) throw new ConfigError(`${p}.timeoutSeconds`, `must be a number of seconds from ${MIN_ETCD_TIMEOUT_SECONDS} to 60`);
   const tls = parseTls(o['tls'], `${p}.tls`);
   return {
     type: 'etcd',

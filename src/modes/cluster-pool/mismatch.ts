@@ -5,7 +5,7 @@
  */
 import { cidrContains, formatCidr } from '../../core/ip';
 import type { ClusterPoolConfig } from './config';
-import type { LocalBlocks } from './local-blocks';
+import type { LocalBlocks, LostBlock } from './local-blocks';
 
 export function mismatchWarnings(local: LocalBlocks, config: ClusterPoolConfig): string[] {
   const warnings: string[] = [];
@@ -24,4 +24,10 @@ export function mismatchWarnings(local: LocalBlocks, config: ClusterPoolConfig):
     }
   }
   return warnings;
+}
+
+/** Blocks the store gives to another node: no longer served, but pods may still use them. */
+export function lostWarnings(lost: readonly LostBlock[], nodeName: string): string[] {
+  return lost.map((l) =>
+    `cluster-pool: block ${l.block} belongs to ${l.owner} in the cluster store (seen ${l.since}), not to node ${nodeName}: this node stopped handing out its addresses, but pods that got one before may share it with pods of that node; move them, then run "pod-ipam blocks forget --config FILE" on this node`);
 }

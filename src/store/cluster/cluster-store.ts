@@ -1,7 +1,9 @@
 /**
  * Where cluster-pool records which node owns which block. One block, one node,
- * cluster-wide: `claim` is atomic in every implementation (a locked file on one host, a
- * create-if-absent transaction in etcd), so two nodes racing for a block cannot both win.
+ * cluster-wide: a `claim` succeeds only if no claimed block overlaps it, whatever the
+ * mask sizes, and that holds for any interleaving of claims (etcd: one transaction
+ * comparing every key that could overlap; file: an exclusive create per block, checked
+ * against every other claim after it is made, see file-cluster-store.ts).
  * Blocks are CIDR strings ("10.0.3.0/24"); nodes are node names. A Kubernetes-API store
  * could be added behind the same interface.
  *
@@ -15,7 +17,7 @@ export interface BlockOwner {
 }
 
 export interface ClaimResult {
-  /** The block's owner after the call. */
+  /** The block's owner after the call, or the owner of a claimed block overlapping it ('' if unknown). */
   readonly owner: string;
   /** True when `node` owns the block now (newly claimed, or already its own). */
   readonly won: boolean;
@@ -25,8 +27,9 @@ export interface ClusterStore {
   /** For messages: "etcd https://10.0.0.1:2379 prefix /pod-ipam", "file /var/lib/...". */
   readonly description: string;
   /**
-   * Claims `block` for `node` unless another node owns it. Claiming a block the node
-   * already owns succeeds (so a retry after an unknown outcome is safe).
+   * Claims `block` for `node` unless a claimed block (any node's, any mask) overlaps it.
+   * Claiming a block the node already owns succeeds (a retry after an unknown outcome
+   * is safe).
    * @throws TryAgainError when the store is unreachable or busy.
    */
   claim(block: string, node: string): Promise<ClaimResult>;
@@ -36,13 +39,20 @@ export interface ClusterStore {
   list(): Promise<BlockOwner[]>;
   /** Frees `block` if `node` owns it; returns false (a no-op) otherwise. */
   release(block: string, node: string): Promise<boolean>;
+  /**
+   * Records that `node` is alive and talking to the store, valid for `ttlSeconds`.
+   * `blocks release` refuses to free the blocks of a node whose heartbeat is valid.
+   */
+  heartbeat(node: string, ttlSeconds: number): Promise<void>;
+  /** When `node` last sent a heartbeat that is still valid (ISO time), else undefined. */
+  lastHeartbeat(node: string): Promise<string | undefined>;
   /** Releases connections; the store must not be used afterwards. */
   close(): Promise<void>;
 }
 
 export interface FileStoreConfig {
   readonly type: 'file';
-  /** Directory holding blocks.json and its lock. */
+  /** Directory holding the claims (one file per block), heartbeats and the lock. */
   readonly path: string;
 }
 
@@ -69,4 +79,14 @@ export async function openClusterStore(config: ClusterStoreConfig, configPath = 
   }
   const { openEtcdClusterStore } = await import('./etcd-cluster-store');
   return openEtcdClusterStore(config, configPath);
+}
+
+/** A heartbeat record `{"at", "until"}` (both stores write it): `at` while `until` is ahead, else undefined. */
+export function validHeartbeat(text: string | undefined, now = Date.now()): string | undefined {
+  try {
+    const { at, until } = JSON.parse(text ?? 'null') as { at: unknown; until: unknown };
+    return typeof at === 'string' && typeof until === 'string' && now < Date.parse(until) ? at : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -43,6 +43,10 @@ export interface CreateResult {
 }
 
 export const DEFAULT_ETCD_TIMEOUT_MS = 3000;
+/** An answer larger than this is refused unread (the Kubernetes client's cap is 8 MiB). */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/** Keys per range request: about 2 MiB of JSON for block keys, far below the cap. */
+const RANGE_PAGE = 10000;
 
 export class EtcdGatewayClient {
   readonly #endpoints: URL[];
@@ -67,25 +71,38 @@ export class EtcdGatewayClient {
   }
 
   /**
-   * Creates `key` with `value` only if it does not exist (compare create_revision == 0,
-   * in one transaction). Otherwise returns the value it already has.
+   * Creates `key` with `value` only if, in one transaction, `key` and every key in
+   * [key, rangeEnd) and every key of `absent` are missing. Otherwise returns the value
+   * `key` already has ('' when `key` itself is free but one of the others exists).
+   * `createIfAbsent` is the case with nothing else to compare.
    * @throws TryAgainError when no endpoint answered; ClusterStoreError on a refused request.
    */
-  async createIfAbsent(key: string, value: string): Promise<CreateResult> {
+  async createIfNoneOf(key: string, value: string, absent: readonly string[], rangeEnd?: Buffer): Promise<CreateResult> {
     const k = b64(key);
+    const compare = [
+      { key: k, ...(rangeEnd ? { range_end: b64(rangeEnd) } : {}), target: 'CREATE', result: 'EQUAL', create_revision: '0' },
+      ...absent.map((a) => ({ key: b64(a), target: 'CREATE', result: 'EQUAL', create_revision: '0' })),
+    ];
     const res = await this.#call('/v3/kv/txn', {
-      compare: [{ key: k, target: 'CREATE', result: 'EQUAL', create_revision: '0' }],
+      compare,
       success: [{ request_put: { key: k, value: b64(value) } }],
       failure: [{ request_range: { key: k } }],
     });
     if (res['succeeded'] === true) return { created: true, value };
     const responses = asArray(res['responses']);
-    const range = asObject(asObject(responses[0])['response_range']);
-    const kv = asObject(asArray(range['kvs'])[0]);
-    // The key vanished between compare and read cannot happen inside one txn; an empty
-    // failure branch would mean a gateway we do not understand, so say so.
-    if (typeof kv['value'] !== 'string' && kv['key'] === undefined) throw new ClusterStoreError(`etcd answered a create of ${key} with neither success nor the current value`, JSON.stringify(res));
+    if (responses.length === 0) throw new ClusterStoreError(`etcd answered a create of ${key} with neither success nor the current value`, 'the failure branch of the transaction returned no response');
+    const kv = asObject(asArray(asObject(asObject(responses[0])['response_range'])['kvs'])[0]);
     return { created: false, value: unb64(kv['value']) };
+  }
+
+  /** Creates `key` with `value` only if it does not exist (compare create_revision == 0). */
+  createIfAbsent(key: string, value: string): Promise<CreateResult> {
+    return this.createIfNoneOf(key, value, []);
+  }
+
+  /** Sets `key` to `value`. */
+  async put(key: string, value: string): Promise<void> {
+    await this.#call('/v3/kv/put', { key: b64(key), value: b64(value) });
   }
 
   /** The value of `key`, or undefined when absent. */
@@ -95,13 +112,29 @@ export class EtcdGatewayClient {
     return kv === undefined ? undefined : unb64(asObject(kv)['value']);
   }
 
-  /** Every key starting with `prefix`, in key order. */
+  /**
+   * Every key starting with `prefix`, in key order. Read in pages of RANGE_PAGE keys at
+   * the revision of the first page, so a large store is one consistent view and no
+   * single answer grows past MAX_RESPONSE_BYTES.
+   */
   async rangePrefix(prefix: string): Promise<KeyValue[]> {
-    const res = await this.#call('/v3/kv/range', { key: b64(prefix), range_end: b64(prefixEnd(prefix)) });
-    return asArray(res['kvs']).map((kv) => {
-      const o = asObject(kv);
-      return { key: unb64(o['key']), value: unb64(o['value']) };
-    });
+    const end = b64(prefixEnd(prefix));
+    const out: KeyValue[] = [];
+    let from: Buffer = Buffer.from(prefix, 'utf8');
+    let revision: string | undefined;
+    for (;;) {
+      const res = await this.#call('/v3/kv/range', { key: b64(from), range_end: end, limit: String(RANGE_PAGE), ...(revision ? { revision } : {}) });
+      revision ??= String(asObject(res['header'])['revision'] ?? '') || undefined;
+      const kvs = asArray(res['kvs']);
+      let last: Buffer | undefined;
+      for (const kv of kvs) {
+        const o = asObject(kv);
+        last = Buffer.from(typeof o['key'] === 'string' ? o['key'] : '', 'base64');
+        out.push({ key: last.toString('utf8'), value: unb64(o['value']) });
+      }
+      if (res['more'] !== true || !last) return out;
+      from = Buffer.concat([last, Buffer.from([0])]); // the smallest key after the last one read
+    }
   }
 
   /**
@@ -171,7 +204,13 @@ export class EtcdGatewayClient {
       req.on('error', (e) => done({ kind: 'retry', reason: describeNetError(e) }));
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size <= MAX_RESPONSE_BYTES) return void chunks.push(c);
+          res.destroy();
+          done({ kind: 'fatal', reason: `the answer to ${path} is larger than ${MAX_RESPONSE_BYTES / 1024 / 1024} MiB; refused unread` });
+        });
         res.on('error', (e) => done({ kind: 'retry', reason: describeNetError(e) }));
         res.on('end', () => done(classify(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))));
       });

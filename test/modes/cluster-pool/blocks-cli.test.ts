@@ -62,12 +62,17 @@ test('--force frees a busy node and drops the blocks from its local record', asy
   expect((await cli('blocks', 'list', '--config', conf)).stdout).toBe('');
 });
 
-test('a node whose state is not on this host is released with a note', async () => {
+test('a node whose state is not on this host is released with a note once its heartbeat has run out', async () => {
   expect((await add('gone', 'c1')).code).toBe(0);
   const conf = writeConf('other');
+  expect((await cli('blocks', 'release', '--config', conf, '--node', 'gone')).stderr).toMatch(/looks alive/);
+  // Its heartbeat ran out (an explicit time in the past, not a wait).
+  const past = new Date(Date.now() - 60000).toISOString();
+  fs.writeFileSync(path.join(tmp.dir, 'store', 'heartbeats', 'gone%2Fpodnet'), JSON.stringify({ at: past, until: past }));
   const out = await cli('blocks', 'release', '--config', conf, '--node', 'gone');
   expect(out.code).toBe(0);
   expect(out.stderr).toMatch(/no local state/);
+  expect(out.stderr).toMatch(/has sent no heartbeat/);
   expect(out.stdout).toMatch(/released/);
 });
 

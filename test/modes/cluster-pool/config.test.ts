@@ -51,6 +51,11 @@ test.each<[string, Record<string, unknown>, string, RegExp]>([
   ['etcd endpoint not a URL', { ...v4, clusterStore: { type: 'etcd', endpoints: ['10.0.0.1:2379'] } }, 'ipam.clusterStore.endpoints[0]', /http/],
   ['etcd prefix', { ...v4, clusterStore: { type: 'etcd', endpoints: ['http://a:1'], prefix: 'x/' } }, 'ipam.clusterStore.prefix', /start with/],
   ['etcd cert without key', { ...v4, clusterStore: { type: 'etcd', endpoints: ['http://a:1'], tls: { cert: '/c' } } }, 'ipam.clusterStore.tls.key', /together/],
+  ['etcd timeout too short', { ...v4, clusterStore: { type: 'etcd', endpoints: ['http://a:1'], timeoutSeconds: 0.01 } }, 'ipam.clusterStore.timeoutSeconds', /from 0\.5 to 60/],
+  ['storeCheckSeconds too long', { ...v4, storeCheckSeconds: 3600 }, 'ipam.storeCheckSeconds', /from 0 .* to 120/],
+  ['storeCheckSeconds negative', { ...v4, storeCheckSeconds: -1 }, 'ipam.storeCheckSeconds', /from 0/],
+  ['overlap found among unsorted pools', { clusterPoolIPv4PodCIDRList: ['10.9.0.0/16', '10.1.0.0/16', '10.5.0.0/16', '10.1.64.0/18'] }, 'ipam.clusterPoolIPv4PodCIDRList[3]', /10\.1\.64\.0\/18 overlaps pool 10\.1\.0\.0\/16 \(ipam\.clusterPoolIPv4PodCIDRList\[1\]\)/],
+  ['more pools than supported', { clusterPoolIPv4PodCIDRList: Array.from({ length: 2000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`), clusterPoolIPv4MaskSize: 26 }, 'ipam.clusterPoolIPv4PodCIDRList', /2000 pools; at most 1024/],
   ['etcd relative ca', { ...v4, clusterStore: { type: 'etcd', endpoints: ['http://a:1'], tls: { ca: 'ca.pem' } } }, 'ipam.clusterStore.tls.ca', /absolute/],
 ])('%s', (_name, ipam, path, message) => {
   let err: unknown;
@@ -67,4 +72,16 @@ test.each<[string, Record<string, unknown>, string, RegExp]>([
 test('node name falls back from ipam.nodeName to NODE_NAME to the host name', () => {
   expect(parse({ ...v4, nodeName: 'explicit' }).nodeName).toBe('explicit');
   expect(parse(v4, {}).nodeName.length).toBeGreaterThan(0);
+});
+
+test('1,024 pools (the most allowed) validate, each checked against its neighbours only', () => {
+  const pools = Array.from({ length: 1024 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`).reverse();
+  const c = parse({ clusterPoolIPv4PodCIDRList: pools, clusterPoolIPv4MaskSize: 26 });
+  expect(c.families[0]!.pools).toHaveLength(1024);
+  expect(formatCidr(c.families[0]!.pools[0]!)).toBe('10.3.255.0/24'); // config order kept
+});
+
+test('storeCheckSeconds: default 60, 0 means every ADD', () => {
+  expect(parse(v4).storeCheckMs).toBe(60000);
+  expect(parse({ ...v4, storeCheckSeconds: 0 }).storeCheckMs).toBe(0);
 });

@@ -63,6 +63,28 @@ test('a restarted node keeps its block without contacting the store', async () =
   expect(subnets(await node('a').rangeSets())).toEqual(first);
 });
 
+test('a due store check that cannot use the store only warns: the node keeps serving its block', async () => {
+  const first = subnets(await node('a').rangeSets());
+  fs.writeFileSync(path.join(storeDir(), 'blocks.json'), 'not json'); // the store is unusable now
+  const warnings: string[] = [];
+  expect(subnets(await node('a', { storeCheckSeconds: 0 }, warnings).rangeSets())).toEqual(first);
+  expect(warnings.join('\n')).toMatch(/could not compare this node's blocks with the cluster store .*not valid JSON/);
+});
+
+test('a due store check finds the block given to another node: not served, a new block instead, refresh() fails naming it', async () => {
+  const [[first]] = subnets(await node('a', { clusterPoolIPv4PodCIDRList: ['10.0.0.0/23'] }).rangeSets()) as [[string]];
+  const store = await openClusterStore({ type: 'file', path: storeDir() });
+  await store.release(first, 'a/net');
+  expect((await store.claim(first, 'b/net')).won).toBe(true);
+  const warnings: string[] = [];
+  const mode = node('a', { clusterPoolIPv4PodCIDRList: ['10.0.0.0/23'], storeCheckSeconds: 0 }, warnings);
+  const [[second]] = subnets(await mode.rangeSets()) as [[string]];
+  expect(second).not.toBe(first);
+  expect(warnings.join('\n')).toContain(`gives block ${first} to b/net`);
+  await expect(mode.refresh!()).rejects.toThrow(`block ${first} belongs to b/net`);
+  expect(mode.warnings!().join('\n')).toContain(`block ${first} belongs to b/net`);
+});
+
 test('a node whose local record was lost adopts its block back instead of claiming another', async () => {
   const first = subnets(await node('a').rangeSets());
   fs.rmSync(path.join(tmp, 'a', 'net', 'cluster-pool.json'));
@@ -134,8 +156,11 @@ test('large pools: the claim probes, it does not scan', async () => {
   fs.mkdirSync(storeDir());
   const store = await openClusterStore({ type: 'file', path: storeDir() });
   const blocks: Record<string, string> = {};
-  for (let i = 0; i < 1000; i++) blocks[`10.${i >> 8}.${i & 255}.0/24`] = `old-${i}`;
-  fs.writeFileSync(path.join(storeDir(), 'blocks.json'), JSON.stringify({ version: 1, blocks }));
+  fs.mkdirSync(path.join(storeDir(), 'claims'));
+  for (let i = 0; i < 1000; i++) {
+    blocks[`10.${i >> 8}.${i & 255}.0/24`] = `old-${i}`;
+    fs.writeFileSync(path.join(storeDir(), 'claims', `10.${i >> 8}.${i & 255}.0_24`), `old-${i}\n`);
+  }
   const t0 = Date.now();
   const sets = await node('new', { clusterPoolIPv4PodCIDRList: ['10.0.0.0/8'], clusterPoolIPv6PodCIDR: 'fd00::/64' }).rangeSets();
   expect(Date.now() - t0).toBeLessThan(2000);

@@ -8,7 +8,9 @@ import * as path from 'node:path';
 import { openClusterStore } from '../../../src/store/cluster/cluster-store';
 import type { ClusterStore } from '../../../src/store/cluster/cluster-store';
 import { ConfigError, CorruptStateError, TryAgainError } from '../../../src/core/errors';
-import { startEtcd } from '../../helpers/etcd-server';
+import { cidrsOverlap, parseCidr } from '../../../src/core/ip';
+import { createClaim, removeClaim } from '../../../src/store/cluster/claim-files';
+import { makeCerts, startEtcd } from '../../helpers/etcd-server';
 import type { EtcdServer } from '../../helpers/etcd-server';
 
 let etcd: EtcdServer;
@@ -57,6 +59,39 @@ describe.each(stores)('%s cluster store', (_name, open) => {
     expect(await store.list()).toEqual([{ block: 'fd00::100/120', node: 'node-b' }]);
   });
 
+  test('a claim fails while any claimed block overlaps it, whatever the masks', async () => {
+    expect((await store.claim('10.0.0.0/23', 'a')).won).toBe(true);
+    expect(await store.claim('10.0.1.0/24', 'b')).toEqual({ owner: 'a', won: false }); // inside a's block
+    expect(await store.claim('10.0.0.0/22', 'c')).toEqual({ owner: 'a', won: false }); // contains it
+    expect(await store.claim('10.0.0.128/25', 'a')).toEqual({ owner: 'a', won: false }); // even a's own
+    expect((await store.claim('10.0.2.0/24', 'b')).won).toBe(true); // beside it
+    expect((await store.claim('fd00::/120', 'b')).won).toBe(true);
+    expect((await store.claim('fd00::80/121', 'c')).won).toBe(false);
+    expect((await store.list()).map((o) => o.block).sort()).toEqual(['10.0.0.0/23', '10.0.2.0/24', 'fd00::/120']);
+  });
+
+  test('40 claims of masks /22 to /26 racing over one /22: the winners never overlap', async () => {
+    const blocks = Array.from({ length: 40 }, (_, i) => {
+      const mask = 22 + (i % 5);
+      const size = 2 ** (32 - mask);
+      const offset = ((i * 7) % (1024 / size)) * size;
+      return `10.7.${offset >> 8}.${offset & 255}/${mask}`;
+    });
+    const results = await Promise.all(blocks.map((b, i) => store.claim(b, `n${i}`)));
+    const won = blocks.filter((_, i) => results[i]!.won);
+    expect(won.length).toBeGreaterThan(0);
+    const cidrs = won.map((b) => parseCidr(b)!.cidr);
+    cidrs.forEach((a, i) => cidrs.slice(i + 1).forEach((b) => expect(cidrsOverlap(a, b)).toBe(false)));
+    expect((await store.list()).map((o) => o.block).sort()).toEqual([...won].sort());
+  });
+
+  test('heartbeats: valid for their time to live, per node', async () => {
+    expect(await store.lastHeartbeat('a/net')).toBeUndefined();
+    await store.heartbeat('a/net', 60);
+    expect(Date.parse((await store.lastHeartbeat('a/net'))!)).toBeGreaterThan(0);
+    expect(await store.lastHeartbeat('b/net')).toBeUndefined();
+  });
+
   test('20 nodes racing for one block: exactly one wins', async () => {
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claim('10.9.0.0/24', `n${i}`)));
     const winners = results.filter((r) => r.won);
@@ -82,6 +117,41 @@ test('etcd store: unreadable TLS file is a ConfigError naming the field', async 
   const err = await openClusterStore({ type: 'etcd', endpoints: [etcd.endpoint], prefix: '/x', tls: { ca: path.join(tmp, 'nope.pem') } }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ConfigError);
   expect((err as ConfigError).path).toBe('ipam.clusterStore.tls.ca');
+});
+
+test('etcd store: a TLS file that is not PEM is a ConfigError naming the field (code 7, not 199)', async () => {
+  const junk = path.join(tmp, 'junk.pem');
+  fs.writeFileSync(junk, 'this is not PEM\n');
+  const certs = makeCerts(path.join(tmp, 'pem-certs'));
+  for (const [tls, field] of [[{ ca: junk }, 'ca'], [{ cert: junk, key: junk }, 'cert'], [{ cert: certs.clientCert, key: junk }, 'key'], [{ cert: certs.clientCert, key: certs.serverKey }, 'key']] as const) {
+    const err = await openClusterStore({ type: 'etcd', endpoints: [etcd.endpoint], prefix: '/x', tls }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).path).toBe(`ipam.clusterStore.tls.${field}`);
+    expect((err as Error).message).toMatch(/is not a usable PEM/);
+  }
+});
+
+test('file store: a store in the old single-file layout is converted on first use', async () => {
+  const dir = path.join(tmp, 'legacy');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'blocks.json'), JSON.stringify({ version: 1, blocks: { '10.0.0.0/24': 'a/net', '10.0.1.0/24': 'b/net' } }));
+  const store = await openClusterStore({ type: 'file', path: dir });
+  expect((await store.list()).sort((x, y) => x.block.localeCompare(y.block))).toEqual([{ block: '10.0.0.0/24', node: 'a/net' }, { block: '10.0.1.0/24', node: 'b/net' }]);
+  expect(fs.existsSync(path.join(dir, 'blocks.json'))).toBe(false);
+  expect(fs.existsSync(path.join(dir, 'blocks.json.migrated'))).toBe(true);
+  expect((await store.claim('10.0.0.128/25', 'c/net')).won).toBe(false);
+});
+
+test('file store: a release removes only a claim that names the releaser (fenced), never a newer owner\'s', () => {
+  const dir = path.join(tmp, 'fenced');
+  fs.mkdirSync(dir);
+  expect(createClaim(dir, '10.0.0.0/24', 'new-owner/net')).toBe(true);
+  // A stalled releaser that still believes the block is its own:
+  expect(removeClaim(dir, '10.0.0.0/24', 'old-owner/net')).toBe(false);
+  expect(fs.readdirSync(dir)).toEqual(['10.0.0.0_24']);
+  expect(fs.readFileSync(path.join(dir, '10.0.0.0_24'), 'utf8')).toBe('new-owner/net\n');
+  expect(removeClaim(dir, '10.0.0.0/24', 'new-owner/net')).toBe(true);
+  expect(fs.readdirSync(dir)).toEqual([]);
 });
 
 test('etcd store: unreachable etcd is TryAgainError naming the endpoint', async () => {

@@ -4,6 +4,7 @@
  * never answer.
  */
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import { EtcdGatewayClient, prefixEnd } from '../../../src/store/cluster/etcd-gateway-client';
 import { ClusterStoreError, TryAgainError } from '../../../src/core/errors';
@@ -90,6 +91,37 @@ describe('EtcdGatewayClient (plain http)', () => {
       only.close();
       held.forEach((sock) => sock.destroy());
       await new Promise((r) => silent.close(r));
+    }
+  });
+
+  test('a range of 25,000 keys is read in pages, completely and in order', async () => {
+    const keys = Array.from({ length: 25000 }, (_, i) => `/page/${String(i).padStart(6, '0')}`);
+    for (let i = 0; i < keys.length; i += 100) {
+      await fetch(`${etcd.endpoint}/v3/kv/txn`, { method: 'POST', body: JSON.stringify({ success: keys.slice(i, i + 100).map((k) => ({ request_put: { key: Buffer.from(k).toString('base64'), value: Buffer.from('v').toString('base64') } })) }) });
+    }
+    const got = await client.rangePrefix('/page/');
+    expect(got).toHaveLength(25000);
+    expect(got.map((kv) => kv.key)).toEqual(keys);
+  });
+
+  test('an oversized answer is refused unread, and the error stays small', async () => {
+    // A loopback stand-in for a member answering 17 MiB (real etcd is read in pages).
+    const big = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(1024 * 1024, 'a');
+      for (let i = 0; i < 17; i++) res.write(chunk);
+      res.end();
+    });
+    await new Promise<void>((r) => big.listen(0, '127.0.0.1', r));
+    const c = new EtcdGatewayClient({ endpoints: [`http://127.0.0.1:${(big.address() as net.AddressInfo).port}`], timeoutMs: 5000 });
+    try {
+      const err = await c.get('/x').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ClusterStoreError);
+      expect((err as Error).message).toMatch(/larger than 16 MiB; refused unread/);
+      expect(JSON.stringify({ m: (err as Error).message, d: (err as ClusterStoreError).details }).length).toBeLessThan(1000);
+    } finally {
+      c.close();
+      await new Promise((r) => big.close(r));
     }
   });
 
