@@ -184,10 +184,14 @@ const hasStrace = spawnSync('strace', ['-V']).status === 0;
   expect(outs.filter(([, o]) => o.code === 0).length).toBeGreaterThanOrEqual(2);
 });
 
-/** Runs an ADD under strace, its first fsync delayed 10 s (well past the 4 s lease). */
+/**
+ * Runs an ADD under strace, its third fsync delayed 10 s (well past the 4 s lease): the
+ * first two make the attachment's intent durable before the network lock
+ * (src/store/add-claim.ts); the third is the cluster store's claim.
+ */
 function runStalled(cluster: Cluster, node: string, ipam: Record<string, unknown>) {
   const [cmd, ...args] = pluginCommand();
-  const child = spawn('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=fsync', '-e', 'inject=fsync:delay_enter=10000000:when=1', cmd!, ...args], { env: cniEnv({ command: 'ADD', containerId: 'c1' }), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=fsync', '-e', 'inject=fsync:delay_enter=10000000:when=3', cmd!, ...args], { env: cniEnv({ command: 'ADD', containerId: 'c1' }), stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let exited = false;
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
