@@ -29,15 +29,23 @@ export interface NetworkLock {
  */
 export function lockNetwork(dir: string, timeoutMs = DEFAULT_LOCK_TIMEOUT_MS): NetworkLock {
   const file = path.join(dir, LOCK_FILE);
-  const fd = openLockFile(file);
   const started = performance.now();
-  try {
-    if (!tryLock(fd) && !waitLock(fd, file, timeoutMs)) {
-      throw new TryAgainError(`the lock ${file} was not obtained within ${timeoutMs / 1000}s: another pod-ipam process holds it; retry later`, `find the holder with: fuser -v ${file}`);
+  let fd: number;
+  for (;;) {
+    fd = openLockFile(file);
+    try {
+      const left = Math.max(0, timeoutMs - (performance.now() - started));
+      if (!tryLock(fd) && !waitLock(fd, file, left)) {
+        throw new TryAgainError(`the lock ${file} was not obtained within ${timeoutMs / 1000}s: another pod-ipam process holds it; retry later`, `find the holder with: fuser -v ${file}`);
+      }
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
     }
-  } catch (e) {
+    // A lock file removed (or replaced) while we waited is locked by nobody else: the next
+    // caller opens a new inode. Holding the old one would exclude no one, so start over.
+    if (sameInode(fd, file)) break;
     fs.closeSync(fd);
-    throw e;
   }
   const waitedMs = performance.now() - started;
   let open = true;
@@ -69,4 +77,14 @@ function openLockFile(file: string): number {
   }
   if ((st.mode & 0o777) !== 0o600) fs.fchmodSync(fd, 0o600); // created under a umask, or by an older version
   return fd;
+}
+
+function sameInode(fd: number, file: string): boolean {
+  try {
+    const held = fs.fstatSync(fd);
+    const named = fs.lstatSync(file);
+    return held.ino === named.ino && held.dev === named.dev;
+  } catch {
+    return false; // removed: start over (openLockFile recreates it)
+  }
 }
