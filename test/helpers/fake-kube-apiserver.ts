@@ -65,6 +65,22 @@ export interface RecordedRequest {
 
 type Resource = 'nodes' | 'pods';
 
+/** One request as an extra route sees it: the body is parsed JSON (undefined when empty or not JSON). */
+export interface ExtraRouteCall {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly user: string;
+  readonly body: unknown;
+}
+
+/**
+ * A resource a test suite adds to the stand-in (a pod list, a custom resource): the reply, or
+ * undefined to leave the request to the next route. Kept outside this file so that suites
+ * extending the stand-in for different resources do not edit the same code.
+ */
+export type ExtraRoute = (call: ExtraRouteCall) => { code: number; body: unknown } | undefined;
+
 export class FakeKubeApiServer {
   readonly requests: RecordedRequest[] = [];
   /** token -> user name. */
@@ -79,6 +95,7 @@ export class FakeKubeApiServer {
   readonly #pods = new Map<string, Record<string, unknown>>();
   readonly #server: https.Server;
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #extraRoutes: ExtraRoute[] = [];
 
   private constructor(server: https.Server) {
     this.#server = server;
@@ -134,6 +151,11 @@ export class FakeKubeApiServer {
     });
   }
 
+  /** Adds a route consulted, after authentication, before the built-in Node and Pod GETs. */
+  addRoute(route: ExtraRoute): void {
+    this.#extraRoutes.push(route);
+  }
+
   /** Requests whose path starts with `prefix` (all of them without one). */
   count(prefix = '/'): number {
     return this.requests.filter((r) => r.path.startsWith(prefix)).length;
@@ -146,6 +168,12 @@ export class FakeKubeApiServer {
   }
 
   #handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => this.#dispatch(req, res, Buffer.concat(chunks).toString('utf8')));
+  }
+
+  #dispatch(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, rawBody: string): void {
     const url = new URL(req.url ?? '/', 'https://x');
     const user = this.#authenticate(req);
     this.requests.push({ method: req.method ?? '', path: url.pathname, user });
@@ -164,6 +192,11 @@ export class FakeKubeApiServer {
       return undefined;
     };
     if (user === undefined) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
+    const call: ExtraRouteCall = { method: req.method ?? '', path: url.pathname, query: url.searchParams, user, body: parseBody(rawBody) };
+    for (const route of this.#extraRoutes) {
+      const reply = route(call);
+      if (reply) return send(reply.code, reply.body);
+    }
     const route = /^\/api\/v1\/nodes\/([^/]+)$/.exec(url.pathname) ?? /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(url.pathname);
     if (req.method !== 'GET' || !route) return send(404, status(404, 'NotFound', 'the server could not find the requested resource'));
     const resource: Resource = route.length === 2 ? 'nodes' : 'pods';
@@ -191,6 +224,16 @@ export class FakeKubeApiServer {
   }
 }
 
-function status(code: number, reason: string, message: string): Record<string, unknown> {
+function parseBody(raw: string): unknown {
+  if (raw === '') return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A Kubernetes Status object, as the API server sends with an error. */
+export function status(code: number, reason: string, message: string): Record<string, unknown> {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
 }
