@@ -7,11 +7,9 @@
  * rename or re-type one, so a reader of old files keeps working.
  */
 
-export interface PodIdentity {
-  readonly namespace?: string;
-  readonly name?: string;
-  readonly uid?: string;
-}
+import type { PodIdentity } from '../core/pod';
+
+export type { PodIdentity };
 
 /** Why a requested (static) address was not given. */
 export interface RefusedAddress {

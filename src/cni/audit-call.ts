@@ -8,13 +8,13 @@ import type { AuditCollector, AuditFields } from '../audit/fields';
 import { shouldLog } from '../audit/config';
 import { AddressNotAllowedError, AddressTakenError, RangeExhaustedError } from '../core/errors';
 import { formatIP } from '../core/ip';
+import { podIdentity } from '../core/pod';
 import type { CniEnv } from './env';
 import type { CniError } from './error-codes';
 import type { IpamCommon } from './ipam-config';
 import { DEFAULT_DATA_DIR } from './ipam-config';
 import { bestEffortLogConfig } from './log-config';
 import type { NetConf } from './netconf';
-import { podIdentity } from './pod-identity';
 import type { Logger } from './request';
 import { requestedIPs } from './requested-ips';
 

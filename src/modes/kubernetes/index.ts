@@ -13,6 +13,7 @@
  */
 import { AddressNotAllowedError, PodIpamError } from '../../core/errors';
 import { cidrContains, parseCidr, parseIP } from '../../core/ip';
+import { podIdentity } from '../../core/pod';
 import { canonicalizeRange } from '../../core/range';
 import type { RangeSet } from '../../core/range-set';
 import type { IpamMode, ModeContext, ModeFactory } from '../mode';
@@ -54,8 +55,7 @@ class KubernetesMode implements IpamMode {
 
   async requestedAddresses(): Promise<string[]> {
     if (!this.#config.podAnnotations) return [];
-    const namespace = this.#ctx.cniArgs.get('K8S_POD_NAMESPACE');
-    const name = this.#ctx.cniArgs.get('K8S_POD_NAME');
+    const { namespace, name } = podIdentity(this.#ctx.cniArgs) ?? {};
     if (!namespace || !name) {
       this.#ctx.log('podAnnotations: CNI_ARGS has no K8S_POD_NAMESPACE/K8S_POD_NAME; no annotation to read');
       return [];
