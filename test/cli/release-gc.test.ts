@@ -17,7 +17,7 @@ describe('pod-ipam release', () => {
   test('--dry-run shows what would go and changes nothing', async () => {
     const r = await cli(['release', '--data-dir', dir, '--network', 'testnet', '--container', 'alpha', '--dry-run', '--json']);
     expect(r.code).toBe(0);
-    expect(r.json).toEqual({ network: 'testnet', dryRun: true, released: held[0]!.map((address) => ({ address, containerId: 'alpha', ifname: 'eth0', since: expect.any(String) })) });
+    expect(r.json).toEqual({ network: 'testnet', dryRun: true, released: held[0]!.map((address) => ({ address, pod: null, containerId: 'alpha', ifname: 'eth0', since: expect.any(String) })) });
     expect(await addresses(dir)).toHaveLength(6);
   });
 
@@ -26,7 +26,7 @@ describe('pod-ipam release', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^released 2 address\(es\) in network testnet/);
     const ip = await cli(['release', '--data-dir', dir, '--network', 'testnet', '--ip', held[1]![0]!, '--json']);
-    expect(ip.json.released).toEqual([{ address: held[1]![0], containerId: 'beta', ifname: 'eth0', since: expect.any(String) }]);
+    expect(ip.json.released).toEqual([{ address: held[1]![0], pod: null, containerId: 'beta', ifname: 'eth0', since: expect.any(String) }]);
     expect(await addresses(dir)).toEqual([held[1]![1]!, ...held[2]!].sort());
     // The freed address can be handed out again (the attachment index was updated too).
     expect(fs.existsSync(path.join(dir, 'testnet', 'attachments', 'alpha:eth0'))).toBe(false);
@@ -39,7 +39,7 @@ describe('pod-ipam release', () => {
   });
 
   test('bad arguments exit 2 with a clear message', async () => {
-    expectUsageError(await cli(['release', '--data-dir', dir, '--network', 'testnet']), /give --ip ADDR or --container ID/);
+    expectUsageError(await cli(['release', '--data-dir', dir, '--network', 'testnet']), /give --ip ADDR, --container ID or --pod NAMESPACE\/NAME/);
     expectUsageError(await cli(['release', '--data-dir', dir, '--container', 'x']), /required option '--network <name>'/);
     expectUsageError(await cli(['release', '--data-dir', dir, '--network', 'testnet', '--ip', '10.1.2.300']), /--ip.*not an IP address/);
     expectUsageError(await cli(['release', '--data-dir', dir, '--network', 'testnet', '--ip', '10.1.2.2', '--container', 'x']), /cannot be used with/);

@@ -24,7 +24,7 @@ describe('pod-ipam status', () => {
     ]);
     expect(net.reservations).toHaveLength(10);
     expect(net.reservations.map((x: { address: string }) => x.address).sort()).toEqual(held.flat().sort());
-    expect(net.reservations[0]).toEqual({ address: expect.any(String), containerId: expect.stringMatching(/^p\d$/), ifname: 'eth0', since: expect.stringMatching(/^\d{4}-/), range: expect.any(String) });
+    expect(net.reservations[0]).toEqual({ address: expect.any(String), containerId: expect.stringMatching(/^p\d$/), ifname: 'eth0', since: expect.stringMatching(/^\d{4}-/), pod: null, range: expect.any(String) });
     expect(net.warnings.join('\n')).toMatch(/range set 0 \(10\.1\.2\.0\/29\) is exhausted/);
     expect(net.warnings.join('\n')).not.toMatch(/range set 1/);
   });
@@ -34,7 +34,8 @@ describe('pod-ipam status', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^network testnet\s+mode node-local/m);
     expect(r.stdout).toMatch(/10\.1\.2\.0\/29\s+10\.1\.2\.1\s+5\s+0\s+5\s+\[#{20}\] 100\.0%/);
-    expect(r.stdout).toMatch(/^10\.1\.2\.\d\s+p\d\s+eth0/m);
+    expect(r.stdout).toMatch(/^ADDRESS\s+POD\s+CONTAINER\s+IFNAME\s+SINCE$/m);
+    expect(r.stdout).toMatch(/^10\.1\.2\.\d\s+-\s+p\d\s+eth0/m);
     expect(r.stdout).toMatch(/^warning: range set 0/m);
   });
 

@@ -54,6 +54,13 @@ export const registerMetrics: CommandRegistrar = (program: Command, io: CliIO) =
         m.gauge('pod_ipam_range_addresses_used', 'Addresses in use in the range.', labels, r.used);
         m.gauge('pod_ipam_range_addresses_capacity', 'Addresses the range can hand out (gateway and excluded addresses left out).', labels, r.total);
       }
+      // One series per reservation (a node holds at most a few hundred), in the style of
+      // kube-state-metrics' *_info gauges: join on `namespace`/`pod` to find who holds what.
+      for (const r of view.reservations) {
+        const pod = r.pod ? { namespace: r.pod.namespace ?? '', pod: r.pod.name ?? '', uid: r.pod.uid ?? '' } : { namespace: '', pod: '', uid: '' };
+        m.gauge('pod_ipam_reservation_info', 'A reserved address and the pod holding it (empty pod labels: the runtime named no pod).', { network: name, address: r.address, ...pod, container_id: r.containerId, ifname: r.ifname }, 1);
+      }
+      m.gauge('pod_ipam_reservations_without_pod', 'Reservations whose runtime named no pod in CNI_ARGS; pod-ipam reconcile never releases them.', { network: name, mode: view.mode ?? 'unknown' }, view.reservations.filter((r) => r.pod === null).length);
       m.gauge('pod_ipam_network_warnings', 'Warnings pod-ipam status reports for the network (exhaustion, changed CIDRs).', { network: name }, view.warnings.length);
     }
     if (options.config) {

@@ -2,6 +2,7 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { CliIO, CommandRegistrar } from '../program';
+import { podColumn } from '../format/pod';
 import { renderTable, toJson, utilizationBar } from '../format/table';
 import { inspectNetwork } from '../inspect/network-view';
 import type { NetworkView } from '../inspect/network-view';
@@ -44,7 +45,7 @@ function renderNetwork(view: NetworkView, withReservations: boolean): string {
   if (withReservations) {
     out += view.reservations.length === 0
       ? 'no reservations\n'
-      : renderTable(['ADDRESS', 'CONTAINER', 'IFNAME', 'SINCE'], view.reservations.map((r) => [r.address, r.containerId, r.ifname, r.since]));
+      : renderTable(['ADDRESS', 'POD', 'CONTAINER', 'IFNAME', 'SINCE'], view.reservations.map((r) => [r.address, podColumn(r.pod), r.containerId, r.ifname, r.since]));
   } else {
     out += `${view.reservations.length} reservation(s)\n`;
   }

@@ -6,6 +6,7 @@
 import type { Reservation } from '../../core/attachment';
 import { cidrLast, cidrContains, compareIP, formatCidr, formatIP } from '../../core/ip';
 import type { Cidr } from '../../core/ip';
+import type { PodIdentity } from '../../core/pod';
 import { rangeCapacity, rangeContains } from '../../core/range';
 import type { Range } from '../../core/range';
 import { readNetworkRecord } from '../../store/network-record';
@@ -36,6 +37,8 @@ export interface ReservationView {
   readonly containerId: string;
   readonly ifname: string;
   readonly since: string;
+  /** The pod the runtime named in CNI_ARGS when the address was reserved; null when it named none (podman, hand-made calls, reservations made before pod-ipam recorded it). */
+  readonly pod: PodIdentity | null;
   /** The range's CIDR, or null when outside every current range. */
   readonly range: string | null;
 }
@@ -121,5 +124,5 @@ function capacityWarnings(ranges: readonly RangeView[]): string[] {
 
 function reservationView(r: Reservation, ranges: readonly Range[]): ReservationView {
   const range = ranges.find((x) => rangeContains(x, r.ip));
-  return { address: formatIP(r.ip), containerId: r.owner.containerId, ifname: r.owner.ifname, since: r.since, range: range ? formatCidr(range.subnet) : null };
+  return { address: formatIP(r.ip), containerId: r.owner.containerId, ifname: r.owner.ifname, since: r.since, pod: r.pod ?? null, range: range ? formatCidr(range.subnet) : null };
 }
