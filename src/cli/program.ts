@@ -15,6 +15,8 @@ import { registerStatus } from './commands/status';
 import { registerValidate } from './commands/validate';
 import { registerBlocks } from './commands/blocks';
 import { registerInstall } from './commands/install';
+import { CliError } from './commands/common';
+import { registerReconcile } from './commands/reconcile';
 
 export interface CliIO {
   stdout(text: string): void;
@@ -25,7 +27,7 @@ export interface CliIO {
 /** Adds a command to the program; each lives in src/cli/commands/<name>.ts. */
 export type CommandRegistrar = (program: Command, io: CliIO) => void;
 
-const REGISTRARS: CommandRegistrar[] = [registerStatus, registerPlan, registerValidate, registerRelease, registerGc, registerBlocks, registerBlocksView, registerMetrics, registerInstall, registerLog];
+const REGISTRARS: CommandRegistrar[] = [registerStatus, registerPlan, registerValidate, registerRelease, registerGc, registerBlocks, registerBlocksView, registerMetrics, registerInstall, registerLog, registerReconcile];
 
 /** Usage errors exit 2 (as commander does), failures of the work itself exit 1. */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
@@ -42,7 +44,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof PodIpamError) {
       io.stderr(`pod-ipam: ${e.message}${e.details ? `\n  ${e.details}` : ''}\n`);
-      return 1;
+      return e instanceof CliError ? e.exitCode : 1;
     }
     io.stderr(`pod-ipam: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;

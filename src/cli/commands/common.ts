@@ -28,10 +28,12 @@ export function parseNetworkName(v: string): string {
   return v;
 }
 
-/** A failure of the command itself (exit 1), not of its arguments. */
+/** A failure of the command itself (exit 1 unless the command documents another code), not of its arguments. */
 export class CliError extends PodIpamError {
-  constructor(message: string, details = '') {
+  readonly exitCode: number;
+  constructor(message: string, details = '', exitCode = 1) {
     super('CLI', message, details);
+    this.exitCode = exitCode;
   }
 }
 

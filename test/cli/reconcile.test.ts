@@ -1,0 +1,196 @@
+/**
+ * `pod-ipam reconcile` against the stand-in API server (the only mocked part): the built
+ * executable lists the node's pods (fieldSelector, limit/continue) and releases the
+ * reservations of pods that are gone, never those of live pods, young ones (grace) or
+ * ones without a pod UID; when the API cannot be read completely nothing is released and
+ * the exit code is 3.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { FakePodList } from '../helpers/fake-pod-list';
+import { nodeLocalConf, runPlugin, tempDataDir } from '../helpers/run-plugin';
+import { snapshotFiles } from '../helpers/state-files';
+import { SA_USER, TOKEN, startKubeFixture } from '../modes/kubernetes/kube-fixture';
+import type { KubeFixture } from '../modes/kubernetes/kube-fixture';
+import { cli } from './cli';
+
+const NETWORK = 'testnet';
+const ipam = { ranges: [[{ subnet: '10.1.2.0/24' }]] };
+const HOUR_AGO = (): string => new Date(Date.now() - 3_600_000).toISOString();
+
+let fx: KubeFixture;
+let pods: FakePodList;
+let kubeconfig: string;
+beforeAll(async () => {
+  fx = await startKubeFixture();
+  fx.server.setNode('node-a', []);
+  fx.server.setNode('node-b', []);
+  pods = new FakePodList(fx.server);
+  kubeconfig = fx.kubeconfig({ token: TOKEN });
+});
+afterAll(() => fx.close());
+
+let dataDir: string;
+let cleanup: () => void;
+beforeEach(() => {
+  ({ dir: dataDir, cleanup } = tempDataDir());
+  fx.server.permissions.clear();
+  pods.clear();
+  pods.failWith = undefined;
+  pods.failContinued = undefined;
+  pods.queries.length = 0;
+  pods.expiredTokens.clear();
+});
+afterEach(() => cleanup());
+
+/** ADD for a pod (or, without one, as podman calls); returns the address. */
+async function add(containerId: string, pod?: { namespace: string; name: string; uid: string }): Promise<string> {
+  const cniArgs = pod ? `K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name};K8S_POD_UID=${pod.uid}` : undefined;
+  const r = await runPlugin({ command: 'ADD', containerId, stdin: nodeLocalConf(dataDir, { name: NETWORK }, ipam), ...(cniArgs && { cniArgs }) });
+  if (r.code !== 0) throw new Error(`ADD ${containerId}: ${r.stdout} ${r.stderr}`);
+  return (r.json.ips as { address: string }[])[0]!.address.split('/')[0]!;
+}
+
+/** Makes a reservation an hour old, as if its ADD had run then (no sleeping for the clock). */
+function backdate(address: string): void {
+  const file = path.join(dataDir, NETWORK, 'ips', address);
+  const record = JSON.parse(fs.readFileSync(file, 'utf8'));
+  fs.writeFileSync(file, JSON.stringify({ ...record, since: HOUR_AGO() }));
+}
+
+const held = (): string[] => fs.readdirSync(path.join(dataDir, NETWORK, 'ips')).filter((n) => !n.startsWith('.')).sort();
+const reconcile = (...extra: string[]) => cli(['reconcile', '--data-dir', dataDir, '--kubeconfig', kubeconfig, '--node-name', 'node-a', ...extra]);
+const pod = (name: string, uid: string, nodeName = 'node-a') => ({ namespace: 'default', name, uid, nodeName });
+
+test('pages through the node\'s pods (limit/continue) and releases exactly the old reservations of pods gone from the API', async () => {
+  for (let i = 0; i < 7; i++) pods.add(pod(`live-${i}`, `uid-live-${i}`));
+  pods.add(pod('elsewhere', 'uid-elsewhere', 'node-b'));
+  const live: string[] = [];
+  for (let i = 0; i < 7; i++) live.push(await add(`c-live-${i}`, pod(`live-${i}`, `uid-live-${i}`)));
+  // A pod of another node listed by mistake would keep it; the selector must leave it out.
+  const elsewhere = await add('c-elsewhere', pod('elsewhere', 'uid-elsewhere'));
+  const gone = await add('c-gone', pod('gone', 'uid-gone'));
+  for (const a of [...live, elsewhere, gone]) backdate(a);
+
+  const r = await reconcile('--page-size', '3', '--json');
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(pods.queries.map((q) => [q.get('fieldSelector'), q.get('limit'), q.has('continue')])).toEqual([
+    ['spec.nodeName=node-a', '3', false],
+    ['spec.nodeName=node-a', '3', true],
+    ['spec.nodeName=node-a', '3', true],
+  ]);
+  expect(r.json).toMatchObject({ node: 'node-a', dryRun: false, pods: 7, pages: 3, graceSeconds: 300 });
+  const net = r.json.networks[0];
+  expect(net.released.map((x: { address: string }) => x.address).sort()).toEqual([elsewhere, gone].sort());
+  expect(net.released.find((x: { address: string }) => x.address === gone)).toMatchObject({ pod: { namespace: 'default', name: 'gone', uid: 'uid-gone' }, containerId: 'c-gone', ifname: 'eth0' });
+  expect(net.kept).toEqual({ live: 7, young: 0, withoutPod: 0 });
+  // The last page's pods count as alive: their reservations stay.
+  expect(held()).toEqual([...live].sort());
+  expect(fs.existsSync(path.join(dataDir, NETWORK, 'attachments', 'c-gone:eth0'))).toBe(false);
+});
+
+test('a pod recreated under the same name (new UID): the old pod\'s reservation is released, the new one\'s kept', async () => {
+  pods.add(pod('web-0', 'uid-web-0-old'));
+  const old = await add('sandbox-old', pod('web-0', 'uid-web-0-old'));
+  backdate(old);
+  pods.add(pod('web-0', 'uid-web-0-new')); // replaces the old pod of that name
+  const fresh = await add('sandbox-new', pod('web-0', 'uid-web-0-new'));
+  backdate(fresh);
+  const r = await reconcile('--json');
+  expect(r.code).toBe(0);
+  expect(r.json.networks[0].released.map((x: { address: string }) => x.address)).toEqual([old]);
+  expect(held()).toEqual([fresh]);
+});
+
+test('kept: a young reservation of a gone pod (grace), reservations without a pod UID (ever); --grace 0 releases the gone pod\'s', async () => {
+  const young = await add('c-young', pod('young', 'uid-young'));
+  const bare = await add('c-podman');
+  backdate(bare);
+  const r = await reconcile('--json');
+  expect(r.code).toBe(0);
+  expect(r.json.networks[0].released).toEqual([]);
+  expect(r.json.networks[0].kept).toEqual({ live: 0, young: 1, withoutPod: 1 });
+  expect(held()).toEqual([young, bare].sort());
+  // With no grace at all, a reservation made before the list began goes; the one without a UID never does.
+  const none = await reconcile('--grace', '0', '--json');
+  expect(none.json.networks[0].released.map((x: { address: string }) => x.address)).toEqual([young]);
+  expect(held()).toEqual([bare]);
+});
+
+test('an ADD in flight while the pods are listed is never released, even with --grace 0', async () => {
+  pods.add(pod('live', 'uid-live'));
+  const live = await add('c-live', pod('live', 'uid-live'));
+  fx.server.delayMs = 1500;
+  try {
+    let ended = false;
+    const running = reconcile('--grace', '0', '--json').finally(() => (ended = true));
+    // Wait for the reconcile to have started asking (an event, not a clock tick), then ADD for a pod the list will not have.
+    const asked = fx.server.count('/api/v1/nodes/node-a');
+    while (fx.server.count('/api/v1/nodes/node-a') === asked && !ended) await new Promise((r) => setTimeout(r, 20));
+    const inFlight = await add('c-new', pod('new', 'uid-new'));
+    const r = await running;
+    expect(r.code).toBe(0);
+    expect(r.json.networks[0].released).toEqual([]);
+    expect(held()).toEqual([live, inFlight].sort());
+  } finally {
+    fx.server.delayMs = 0;
+  }
+});
+
+test('--dry-run prints what would go and changes no file', async () => {
+  const gone = await add('c-gone', pod('gone', 'uid-gone'));
+  backdate(gone);
+  const before = snapshotFiles(dataDir);
+  const r = await reconcile('--dry-run');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^node node-a: 0 pod\(s\) in the API/m);
+  expect(r.stdout).toMatch(/^would release 1 address\(es\) in network testnet; kept 0 of pods on the node, 0 too young, 0 without a pod UID \(dry run: nothing changed\)$/m);
+  expect(r.stdout).toMatch(new RegExp(`^${gone.replace(/\./g, '\\.')}\\s+default/gone\\s+uid-gone\\s+c-gone\\s+eth0`, 'm'));
+  expect(snapshotFiles(dataDir)).toEqual(before);
+});
+
+describe('the API cannot be read completely: exit 3, nothing released', () => {
+  let gone: string;
+  let before: Record<string, string>;
+  beforeEach(async () => {
+    for (let i = 0; i < 4; i++) pods.add(pod(`p-${i}`, `uid-p-${i}`));
+    gone = await add('c-gone', pod('gone', 'uid-gone'));
+    backdate(gone);
+    before = snapshotFiles(dataDir);
+  });
+
+  test('API server down', async () => {
+    const down = fx.kubeconfig({ token: TOKEN });
+    fs.writeFileSync(down, fs.readFileSync(down, 'utf8').replace(fx.server.url, 'https://127.0.0.1:1'));
+    const r = await cli(['reconcile', '--data-dir', dataDir, '--kubeconfig', down, '--node-name', 'node-a']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/cannot read the pods of node node-a from the API: nothing released: cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:1/);
+    expect(snapshotFiles(dataDir)).toEqual(before);
+  });
+
+  test('403: the role lacks list on pods', async () => {
+    fx.server.permissions.set(SA_USER, new Set(['nodes']));
+    const r = await reconcile();
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/refused "list on pods" \(403 Forbidden\)/);
+    expect(snapshotFiles(dataDir)).toEqual(before);
+  });
+
+  test('a later page fails: the pods of the missing pages must not look gone', async () => {
+    pods.failContinued = 500;
+    const r = await reconcile('--page-size', '2');
+    expect(pods.queries.length).toBe(2);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/HTTP 500: etcdserver: request timed out/);
+    expect(snapshotFiles(dataDir)).toEqual(before);
+  });
+
+  test('a node name the API does not know (every pod would look gone)', async () => {
+    const r = await cli(['reconcile', '--data-dir', dataDir, '--kubeconfig', kubeconfig, '--node-name', 'no-such-node']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/node "no-such-node" does not exist/);
+    expect(snapshotFiles(dataDir)).toEqual(before);
+  });
+});
