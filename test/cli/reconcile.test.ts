@@ -150,6 +150,40 @@ test('--dry-run prints what would go and changes no file', async () => {
   expect(snapshotFiles(dataDir)).toEqual(before);
 });
 
+test('an expired continue token (410 Gone) starts the list over', async () => {
+  for (let i = 0; i < 3; i++) pods.add(pod(`p-${i}`, `uid-p-${i}`));
+  const alive = await add('c-p-2', pod('p-2', 'uid-p-2'));
+  const gone = await add('c-gone', pod('gone', 'uid-gone'));
+  for (const a of [alive, gone]) backdate(a);
+  pods.expiredTokens.add(Buffer.from('2').toString('base64')); // the token after the first page of 2
+  const r = await reconcile('--page-size', '2', '--json');
+  expect(r.code).toBe(0);
+  expect(pods.queries.map((q) => q.has('continue'))).toEqual([false, true, false, true]);
+  expect(r.json).toMatchObject({ pods: 3, pages: 4 });
+  expect(r.json.networks[0].released.map((x: { address: string }) => x.address)).toEqual([gone]);
+  expect(held()).toEqual([alive]);
+});
+
+test('--config of a kubernetes-mode network: its networks, dataDir, kubeconfig and nodeName', async () => {
+  pods.add(pod('live', 'uid-live'));
+  const alive = await add('c-live', pod('live', 'uid-live'));
+  const gone = await add('c-gone', pod('gone', 'uid-gone'));
+  for (const a of [alive, gone]) backdate(a);
+  const conflist = path.join(dataDir, 'k8s.conflist');
+  fs.writeFileSync(conflist, JSON.stringify({ cniVersion: '1.0.0', name: NETWORK, plugins: [{ type: 'bridge', ipam: { type: 'pod-ipam', mode: 'kubernetes', kubeconfig, nodeName: 'node-a', dataDir } }] }));
+  const r = await cli(['reconcile', '--config', conflist, '--json']);
+  expect(r.stderr).toBe('');
+  expect(r.json).toMatchObject({ node: 'node-a', networks: [{ network: NETWORK, dataDir }] });
+  expect(held()).toEqual([alive]);
+});
+
+test('without a way to reach the API: a usage error, nothing read', async () => {
+  await add('c-x', pod('x', 'uid-x'));
+  const r = await cli(['reconcile', '--data-dir', dataDir, '--node-name', 'node-a']);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/give --kubeconfig FILE or --config of a kubernetes-mode network, or run it in a pod/);
+});
+
 describe('the API cannot be read completely: exit 3, nothing released', () => {
   let gone: string;
   let before: Record<string, string>;

@@ -20,7 +20,7 @@ export class FakePodList {
   readonly #pods = new Map<string, PodOnNode>();
   /** Query of every list request, in order. */
   readonly queries: URLSearchParams[] = [];
-  /** Continue tokens the server no longer honours (answered with 410 Gone). */
+  /** Continue tokens the server answers once with 410 Gone (their snapshot expired). */
   readonly expiredTokens = new Set<string>();
   /** Answer every list request with this status (e.g. 500), when set. */
   failWith: number | undefined;
@@ -57,6 +57,8 @@ export class FakePodList {
     if (selector !== '' && !match) return { code: 400, body: status(400, 'BadRequest', `unable to parse requested field selector ${selector}`) };
     const token = call.query.get('continue') ?? '';
     if (token && this.expiredTokens.has(token)) {
+      // Once: the list started over gets a token of a new snapshot (here the same string, honoured again).
+      this.expiredTokens.delete(token);
       return { code: 410, body: status(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.') };
     }
     // The token is the offset into the name-ordered list (the real one is opaque).
