@@ -14,6 +14,9 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import type { CliIO, CommandRegistrar } from '../program';
 import { planRound } from './install-round';
+import { reconcileLoop } from './install-reconcile';
+import { parseDurationMs } from './reconcile';
+import { DEFAULT_GRACE_MS } from './reconcile-run';
 
 export interface InstallOptions {
   readonly template?: string;
@@ -30,6 +33,9 @@ export interface InstallOptions {
   readonly etcdCertDir: string;
   readonly watch?: boolean;
   readonly intervalSeconds: number;
+  /** Milliseconds between reconcile runs (--watch only); undefined: never. */
+  readonly reconcileEvery?: number;
+  readonly reconcileGrace: number;
 }
 
 const absolute = (v: string): string => {
@@ -56,7 +62,11 @@ export const registerInstall: CommandRegistrar = (program: Command, io: CliIO) =
     .addOption(new Option('--etcd-cert-dir <dir>', 'cluster-pool with etcd: host directory the certificates are copied to (0600)').default('/etc/pod-ipam/etcd').argParser(absolute))
     .addOption(new Option('--watch', 'keep running: refresh the token, restore removed or changed files'))
     .addOption(new Option('--interval-seconds <n>', 'how often --watch checks').default(10).argParser(positiveSeconds))
-    .action(async (options: InstallOptions) => {
+    .addOption(new Option('--reconcile-every <duration>', "with --watch: run `pod-ipam reconcile` for the template's networks this often (10m, 1h), with this pod's service account").argParser(parseDurationMs))
+    .addOption(new Option('--reconcile-grace <duration>', 'reconcile keeps reservations younger than this').default(DEFAULT_GRACE_MS, '5m').argParser(parseDurationMs))
+    .action(async (options: InstallOptions, cmd: Command) => {
+      if (options.reconcileEvery !== undefined && !(options.watch && options.template)) cmd.error('error: --reconcile-every needs --watch and --template', { exitCode: 2 });
+      if (options.reconcileEvery !== undefined && options.reconcileEvery < 1000) cmd.error('error: --reconcile-every must be at least 1s', { exitCode: 2 });
       const round = planRound(options, io);
       if (!options.watch) return round(true);
       // Listen before the first round: a SIGTERM at any moment ends the installer cleanly.
@@ -66,7 +76,8 @@ export const registerInstall: CommandRegistrar = (program: Command, io: CliIO) =
       process.once('SIGINT', onSignal);
       try {
         await round(true);
-        await watch(() => round(false), options.intervalSeconds, stop.signal, io);
+        const reconciling = options.reconcileEvery !== undefined ? reconcileLoop(options, io, stop.signal) : Promise.resolve();
+        await Promise.all([watch(() => round(false), options.intervalSeconds, stop.signal, io), reconciling]);
       } finally {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
