@@ -4,13 +4,16 @@
  * arguments, with the host's directories, its ConfigMap, Secret and service account
  * mounted from temp directories) and the plugin it installed serving an ADD with the
  * conflist it rendered: against the stand-in API server (no real kube-apiserver runs
- * here) for kubernetes mode, against a real etcd with TLS for cluster-pool.
+ * here) for kubernetes mode, against a real etcd with TLS for cluster-pool; then the
+ * whole command, --watch and --reconcile-every included, releasing the address of a pod
+ * the API does not have.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startEtcd } from '../helpers/etcd-server';
 import type { EtcdServer } from '../helpers/etcd-server';
+import { FakePodList } from '../helpers/fake-pod-list';
 import { MANIFESTS, readManifest } from '../helpers/manifest';
 import type { Manifest } from '../helpers/manifest';
 import { cniEnv, pluginCommand } from '../helpers/run-plugin';
@@ -22,6 +25,7 @@ let etcd: EtcdServer;
 beforeAll(async () => {
   fx = await startKubeFixture();
   fx.server.setNode('node-a', ['10.244.5.0/24', 'fd00:5::/64']);
+  new FakePodList(fx.server); // no pod on node-a: every reservation with a pod UID is a leak
   etcd = await startEtcd({ tls: true });
 });
 afterAll(async () => {
@@ -47,11 +51,14 @@ describe.each(MANIFESTS)('%s', (file) => {
     expect(pod).toMatchObject({ hostNetwork: true, priorityClassName: 'system-node-critical', tolerations: [{ operator: 'Exists' }] });
     expect(m.container.command).toEqual(['/opt/pod-ipam/pod-ipam', 'install']);
     expect(m.args.get('--watch')).toBe(true);
+    expect(m.args.get('--reconcile-every')).toBe('10m');
     expect(m.container.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
     // Every host directory the installer writes is a hostPath volume mounted at --host-root + that path.
     const root = m.args.get('--host-root') as string;
-    for (const flag of ['--cni-bin-dir', '--cni-conf-dir', '--kubeconfig-dir', '--etcd-cert-dir']) {
-      const dir = m.args.get(flag);
+    // ... and so is the conflist's dataDir, which --reconcile-every reads.
+    const dataDir = JSON.parse(m.template.text).plugins.find((p: any) => p.ipam?.type === 'pod-ipam').ipam.dataDir as string;
+    for (const flag of ['--cni-bin-dir', '--cni-conf-dir', '--kubeconfig-dir', '--etcd-cert-dir', 'dataDir']) {
+      const dir = flag === 'dataDir' ? dataDir : m.args.get(flag);
       if (typeof dir !== 'string') continue;
       const mount = m.container.volumeMounts.find((v: any) => `${root}${dir}/`.startsWith(`${v.mountPath}/`));
       expect(mount).toBeDefined();
@@ -60,7 +67,7 @@ describe.each(MANIFESTS)('%s', (file) => {
     }
   });
 
-  test('its container installs pod-ipam on a stand-in host, and the plugin serves an ADD with what it wrote', async () => {
+  test('its container installs pod-ipam on a stand-in host, the plugin serves an ADD with what it wrote, and its whole command (--watch, --reconcile-every) releases a gone pod\'s address', async () => {
     const tmp = fs.mkdtempSync(path.join(fx.dir, 'node-'));
     const hostDir = (flag: string): string => path.join(tmp, 'host', m.args.get(flag) as string);
     // The operator's edits: etcd endpoints of their cluster (here the test's etcd).
@@ -70,7 +77,7 @@ describe.each(MANIFESTS)('%s', (file) => {
     fs.writeFileSync(inPod(m.args.get('--template') as string), template);
     const args: string[] = [];
     for (const [flag, value] of m.args) {
-      if (flag === '--watch') continue; // tested in test/cli/install.test.ts; here one pass
+      if (flag === '--watch' || flag === '--reconcile-every') continue; // here one pass; the whole command runs below
       if (flag === '--host-root') args.push('--host-root=/'); // host paths are real paths here
       else if (['--cni-bin-dir', '--cni-conf-dir', '--kubeconfig-dir', '--etcd-cert-dir'].includes(flag)) args.push(`${flag}=${hostDir(flag)}`);
       else args.push(`${flag}=${inPod(value as string)}`);
@@ -91,7 +98,7 @@ describe.each(MANIFESTS)('%s', (file) => {
     const entry = list.plugins.find((p: any) => p.ipam?.type === 'pod-ipam');
     const dataDir = path.join(tmp, 'host', 'var/lib/cni/pod-ipam');
     const stdin = JSON.stringify({ cniVersion: list.cniVersion, name: list.name, ...entry, ipam: { ...entry.ipam, dataDir } });
-    const add = await run([path.join(hostDir('--cni-bin-dir'), 'pod-ipam')], [], cniEnv({ command: 'ADD', containerId: 'pod-1' }), stdin);
+    const add = await run([path.join(hostDir('--cni-bin-dir'), 'pod-ipam')], [], cniEnv({ command: 'ADD', containerId: 'pod-1', cniArgs: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=gone;K8S_POD_UID=uid-gone' }), stdin);
     expect(add.stderr).toBe('');
     const ips = (JSON.parse(add.stdout).ips as { address: string }[]).map((i) => i.address);
     const expected: Record<string, RegExp[]> = {
@@ -103,6 +110,32 @@ describe.each(MANIFESTS)('%s', (file) => {
     expect(ips).toHaveLength(modeExpected.length);
     ips.forEach((ip, i) => expect(ip).toMatch(modeExpected[i]!));
     if (entry.ipam.mode !== 'node-local') expect(entry.ipam.nodeName).toBe('node-a');
+
+    // The container's whole command (--watch, --reconcile-every) with the stand-in host at
+    // --host-root: its first reconcile releases the address of the pod the API does not have.
+    const ipsDir = path.join(dataDir, list.name, 'ips');
+    for (const name of fs.readdirSync(ipsDir)) {
+      const file = path.join(ipsDir, name);
+      fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), since: new Date(Date.now() - 3_600_000).toISOString() }));
+    }
+    const whole = [...m.args].map(([flag, value]) =>
+      flag === '--host-root' ? `--host-root=${path.join(tmp, 'host')}` : ['--template', '--etcd-secret-dir'].includes(flag) ? `${flag}=${inPod(value as string)}` : value === true ? flag : `${flag}=${value}`);
+    const [cmd, ...pre] = pluginCommand();
+    const child = spawn(cmd!, [...pre, 'install', ...whole, `--serviceaccount-dir=${fx.saDir}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 600 && !/reconcile: released/.test(out) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(err).toBe('');
+      expect(out).toMatch(new RegExp(`reconcile: released ${modeExpected.length} address\\(es\\) of pods gone from node node-a in network ${list.name}: default/gone \\(uid uid-gone\\)`));
+      expect(fs.readdirSync(ipsDir)).toEqual([]);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
   });
 });
 
