@@ -2,15 +2,18 @@
  * The ClusterRoles of conf-examples/deploy-*.yaml grant exactly what pod-ipam calls.
  * The API paths are derived from the code (every `/api/...` or `/apis/...` literal under
  * src/, with `${...}` as one path segment, and the only HTTP method the client sends),
- * the plugin is run against the stand-in API server (no real kube-apiserver runs here)
- * until it has requested every one of them, and every request it made must be one of
- * them. The RBAC rule each path needs follows the API's URL conventions; the manifest's
- * role must be exactly the rules its own conflist makes the plugin use.
+ * the plugin and `pod-ipam reconcile` are run against the stand-in API server (no real
+ * kube-apiserver runs here) until they have requested every one of them, and every
+ * request they made must be one of them. The RBAC rule each path needs follows the API's
+ * URL conventions; the manifest's role must be exactly the rules its own conflist makes
+ * the plugin use plus those of the reconcile its container runs (--reconcile-every).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MANIFESTS, readManifest } from '../../helpers/manifest';
 import { ROOT, runPlugin } from '../../helpers/run-plugin';
+import { FakePodList } from '../../helpers/fake-pod-list';
+import { cli } from '../../cli/cli';
 import { startKubeFixture } from './kube-fixture';
 import type { KubeFixture } from './kube-fixture';
 
@@ -48,6 +51,7 @@ beforeAll(async () => {
   fx = await startKubeFixture();
   fx.server.setNode('node-a', ['10.244.2.0/24']);
   fx.server.setPod('default', 'web');
+  new FakePodList(fx.server).add({ namespace: 'default', name: 'web', uid: 'uid-default-web', nodeName: 'node-a' });
 });
 afterAll(() => fx.close());
 
@@ -63,26 +67,44 @@ async function rulesUsed(ipam: Record<string, unknown>): Promise<string[]> {
   return [...new Set(fx.server.requests.map((r) => key(ruleFor(r.method, r.path))))].sort();
 }
 
-test('the code calls the API with GET only, on paths the scan finds, and the plugin exercises every one of them', async () => {
+/** The rules `pod-ipam reconcile` uses (what the container's --reconcile-every runs); also checks each request is a path of the code. */
+async function reconcileRulesUsed(): Promise<string[]> {
+  const dataDir = path.join(fx.dir, `rbac-${n++}`);
+  const stdin = { cniVersion: '1.1.0', name: 'net', ipam: { type: 'pod-ipam', dataDir, ranges: [[{ subnet: '10.1.2.0/24' }]] } };
+  expect((await runPlugin({ command: 'ADD', stdin, cniArgs: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web;K8S_POD_UID=uid-default-web' })).code).toBe(0);
+  fx.server.requests.length = 0;
+  const r = await cli(['reconcile', '--data-dir', dataDir, '--kubeconfig', fx.kubeconfig({ token: 'sa-token-123' }), '--node-name', 'node-a']);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  for (const q of fx.server.requests) expect(TEMPLATES.some((t) => asRegExp(t).test(q.path))).toBe(true);
+  return [...new Set(fx.server.requests.map((q) => key(ruleFor(q.method, q.path))))].sort();
+}
+
+test('the code calls the API with GET only, on paths the scan finds, and the plugin and reconcile exercise every one of them', async () => {
   expect(METHODS).toEqual(['GET']);
   // So a mode other than kubernetes cannot call the API: its role may stay empty.
   expect(SRC.filter(({ text }) => [...text.matchAll(API_PATH)].length > 0).every(({ file }) => file.startsWith('src/modes/kubernetes/'))).toBe(true);
   expect(TEMPLATES.length).toBeGreaterThan(0);
   await rulesUsed({ type: 'pod-ipam', mode: 'kubernetes', podAnnotations: true });
   const requested = fx.server.requests.map((r) => r.path);
+  await reconcileRulesUsed();
+  requested.push(...fx.server.requests.map((r) => r.path));
   for (const t of TEMPLATES) expect(requested.some((p) => asRegExp(t).test(p))).toBe(true);
 });
 
 describe.each(MANIFESTS)('%s', (file) => {
-  test('its ClusterRole is exactly the rules its conflist makes the plugin use', async () => {
+  test('its ClusterRole is exactly the rules its conflist makes the plugin use and its container\'s reconcile uses', async () => {
     const m = readManifest(file);
     const role = (m.byKind('ClusterRole').rules ?? []) as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     const granted = role.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => key({ apiGroup: g, resource: res, verb: v }))))).sort();
     const ipam = JSON.parse(m.template.text).plugins.find((p: { ipam?: { type?: string } }) => p.ipam?.type === 'pod-ipam').ipam;
     // Only kubernetes mode talks to the API; the other modes' code has no API path at all.
-    const needed = ipam.mode === 'kubernetes' ? await rulesUsed(ipam) : [];
+    const plugin = ipam.mode === 'kubernetes' ? await rulesUsed(ipam) : [];
+    const reconcile = m.args.has('--reconcile-every') ? await reconcileRulesUsed() : [];
+    const needed = [...new Set([...plugin, ...reconcile])].sort();
     expect(granted).toEqual(needed);
-    if (ipam.mode === 'kubernetes') expect(needed).toEqual(['/nodes:get']);
+    if (ipam.mode === 'kubernetes') expect(plugin).toEqual(['/nodes:get']);
+    expect(reconcile).toEqual(['/nodes:get', '/pods:list']);
   });
 });
 
