@@ -52,6 +52,9 @@ describe.each(MANIFESTS)('%s', (file) => {
     expect(m.container.command).toEqual(['/opt/pod-ipam/pod-ipam', 'install']);
     expect(m.args.get('--watch')).toBe(true);
     expect(m.args.get('--reconcile-every')).toBe('10m');
+    // The reconcile asks the API with the pod's service account: its token must be mounted.
+    expect(m.byKind('ServiceAccount').automountServiceAccountToken).not.toBe(false);
+    expect(pod.automountServiceAccountToken).not.toBe(false);
     expect(m.container.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
     // Every host directory the installer writes is a hostPath volume mounted at --host-root + that path.
     const root = m.args.get('--host-root') as string;
