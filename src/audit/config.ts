@@ -23,6 +23,9 @@ export const LOG_MAX_FILES_RANGE = [1, 20] as const;
 
 export const defaultLogFile = (dataDir: string): string => path.join(dataDir, DEFAULT_LOG_NAME);
 
+/** The default log's own names (the file, its rotated copies, its lock and skip note): a network directory of one of these names would take the log's place. */
+export const isDefaultLogName = (name: string): boolean => name === DEFAULT_LOG_NAME || name.startsWith(`${DEFAULT_LOG_NAME}.`);
+
 /** Is a call with this outcome written at this level? Successful STATUS calls, which runtimes repeat every few seconds, only at debug. */
 export function shouldLog(level: AuditLevel, verb: string, failed: boolean): boolean {
   if (failed) return true;

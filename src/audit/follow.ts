@@ -58,13 +58,16 @@ export async function followLog(file: string, options: FollowOptions): Promise<v
     }
     if (current !== undefined && (fd === undefined || current !== fs.fstatSync(fd).ino)) {
       drain(); // lines appended to the old file after our last read
-      if (fd !== undefined) {
-        for (const f of rotatedSince(file, fs.fstatSync(fd).ino)) emitAll(f, options.onRecord);
-        fs.closeSync(fd);
-      }
+      const old = fd;
       fd = undefined;
       open();
       pos = 0;
+      // The files rotated between the old one and the one just opened are listed only now:
+      // listed before the open, a rotation in between would hide the file it pushed aside.
+      if (old !== undefined) {
+        for (const f of rotatedBetween(file, fs.fstatSync(old).ino, fd === undefined ? undefined : fs.fstatSync(fd).ino)) emitAll(f, options.onRecord);
+        fs.closeSync(old);
+      }
       continue;
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
@@ -73,12 +76,13 @@ export async function followLog(file: string, options: FollowOptions): Promise<v
 }
 
 /**
- * Files rotated after the one with inode `ino` (now file.K): file.(K-1) ... file.1, oldest
- * first. When it is no longer there it was the oldest and has been dropped, so every
- * rotated file left is newer than it.
+ * Files rotated after the one with inode `oldIno` (now file.K) and before the one with
+ * `newIno` (the one now followed, which may itself have been rotated already), oldest
+ * first. When the old one is no longer there it was the oldest and has been dropped, so
+ * every rotated file older than the new one is newer than it.
  */
-function rotatedSince(file: string, ino: number): string[] {
-  const newer: string[] = [];
+function rotatedBetween(file: string, oldIno: number, newIno: number | undefined): string[] {
+  const between: string[] = [];
   for (let n = 1; n <= LOG_MAX_FILES_RANGE[1]; n++) {
     let st: fs.Stats;
     try {
@@ -86,10 +90,14 @@ function rotatedSince(file: string, ino: number): string[] {
     } catch {
       break;
     }
-    if (st.ino === ino) break;
-    newer.push(rotatedName(file, n));
+    if (st.ino === oldIno) break;
+    if (st.ino === newIno) {
+      between.length = 0; // those so far are newer than the followed file: it reaches them itself
+      continue;
+    }
+    between.push(rotatedName(file, n));
   }
-  return newer.reverse();
+  return between.reverse();
 }
 
 function emitAll(file: string, onRecord: (r: AuditFields) => void): void {

@@ -45,7 +45,7 @@ async function answer(facts: CallFacts, logger: Logger): Promise<CniOutcome> {
     const conf = (facts.conf = parseNetConf(stdin));
     if (isSupportedVersion(conf.cniVersion)) version = conf.cniVersion;
     requireVersion(env.command, conf.cniVersion);
-    const common = (facts.common = parseIpamCommon(conf.ipam));
+    const common = (facts.common = parseIpamCommon(conf.ipam, undefined, conf.name));
     logger.debug(`${env.command} network=${conf.name} container=${env.containerId} ifname=${env.ifname}`);
     const result = (facts.result = await VERBS[env.command]({ env, conf, common, version, processEnv, logger, audit: facts.notes }));
     return ok(result);

@@ -33,9 +33,10 @@ export interface IpamCommon {
 
 /**
  * @param issues collect every problem (pod-ipam validate) instead of throwing the first.
+ * @param network the network's name (the default audit log must not share it).
  * @throws ConfigError with the JSON path of the bad field.
  */
-export function parseIpamCommon(ipam: JsonObject, issues?: ConfigIssues): IpamCommon {
+export function parseIpamCommon(ipam: JsonObject, issues?: ConfigIssues, network?: string): IpamCommon {
   const type = attempt(issues, () => optionalString(ipam, 'type', 'ipam'), undefined);
   if (!type) report(issues, new ConfigError('ipam.type', 'is required ("pod-ipam")'));
   let dataDir = attempt(issues, () => optionalString(ipam, 'dataDir', 'ipam'), undefined) ?? DEFAULT_DATA_DIR;
@@ -54,7 +55,7 @@ export function parseIpamCommon(ipam: JsonObject, issues?: ConfigIssues): IpamCo
     resolvConf: attempt(issues, () => optionalString(ipam, 'resolvConf', 'ipam'), undefined),
     exclude: list('exclude', parseExclude),
     lockTimeoutMs: lockTimeoutSeconds === undefined ? DEFAULT_LOCK_TIMEOUT_MS : lockTimeoutSeconds * 1000,
-    log: parseLogConfig(ipam, dataDir, issues),
+    log: parseLogConfig(ipam, dataDir, issues, network),
   };
 }
 

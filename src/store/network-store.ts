@@ -47,17 +47,27 @@ export function findNetwork(options: NetworkStoreOptions): NetworkState | undefi
   return ownedDirExists(options.dataDir) && ownedDirExists(dir) ? new NetworkState(dir) : undefined;
 }
 
+/** How long a call waited for the network's lock and then held it, in ms. */
+export interface LockTiming {
+  readonly waitedMs: number;
+  readonly heldMs: number;
+}
+
 /**
  * Runs `work` holding the network's lock and releases it whatever happens.
+ * `timing`, when given, is told how long the lock was waited for and held, also when the
+ * work throws (a call that failed after a long wait is the one an operator asks about).
  * @returns the work's value and how long the lock was waited for
  * @throws TryAgainError when the lock is not obtained within `lockTimeoutMs`
  */
-export async function underLock<T>(state: NetworkState, options: NetworkStoreOptions, work: () => Promise<T> | T): Promise<{ value: T; waitedMs: number }> {
+export async function underLock<T>(state: NetworkState, options: NetworkStoreOptions, work: () => Promise<T> | T, timing?: (t: LockTiming) => void): Promise<{ value: T; waitedMs: number }> {
   const lock = lockNetwork(state.dir, options.lockTimeoutMs);
+  const granted = performance.now();
   try {
     return { value: await work(), waitedMs: lock.waitedMs };
   } finally {
     lock.release();
+    timing?.({ waitedMs: lock.waitedMs, heldMs: performance.now() - granted });
   }
 }
 

@@ -97,3 +97,13 @@ test('the verbs can add to the line through req.audit (exhausted set and refused
   expect(refused).toMatchObject({ containerId: 'd', requested: ['10.1.2.2', 'fd00::3'], refused: { address: '10.1.2.2' }, error: { code: 101 } });
   expect(refused!.refused!.reason).toMatch(/already reserved for a\/eth0|already reserved/);
 });
+
+test.each(['pod-ipam.log', 'pod-ipam.log.1', 'pod-ipam.log.lock'])('a network named %p (the default log file) is code 7 naming logFile; no state; with a logFile of its own it works', async (name) => {
+  const out = await call('ADD', nodeLocalConf(dataDir, { name }));
+  expect(out.json.code).toBe(7);
+  expect(out.json.msg).toMatch(/^ipam\.logFile: the network's name .* is the default audit log's file name/);
+  expect(fs.readdirSync(dataDir).filter((f) => f === name)).toEqual([]);
+  const file = path.join(dataDir, 'elsewhere.log');
+  expect((await call('ADD', nodeLocalConf(dataDir, { name }, { logFile: file }))).exitCode).toBe(0);
+  expect(readLog(file).records).toMatchObject([{ verb: 'ADD', network: name, level: 'info' }]);
+});

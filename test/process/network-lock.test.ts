@@ -71,6 +71,26 @@ test('a holder killed with SIGKILL leaves nothing to wait for', async () => {
   expect((await waiting).code).toBe(0);
 });
 
+test('a lock file removed while a call waits on it: the waiter starts over on the new file and never runs beside its holder', async () => {
+  expect((await add('first')).code).toBe(0);
+  const oldHolder = await holdLock(lockFile());
+  let finished = false;
+  const waiting = add('second', 120).then((o) => ((finished = true), o));
+  await until(() => lockWaiters(lockFile()) === 1);
+  fs.unlinkSync(lockFile());
+  const newHolder = await holdLock(lockFile()); // a new file, locked by someone else
+  try {
+    await oldHolder.release(); // the waiter gets the old, unlinked file's lock: it excludes nobody
+    await until(() => finished || lockWaiters(lockFile()) === 1);
+    expect(finished).toBe(false);
+  } finally {
+    await newHolder.release();
+  }
+  const done = await waiting;
+  expect(done.code).toBe(0);
+  expectConsistent(new Map([['second', addressOf(done)]]));
+});
+
 test('lock files left by dead processes or dated in the future, then 100 ADDs at once, three times: all succeed, all distinct', async () => {
   const told = new Map<string, string>();
   for (let round = 0; round < 3; round++) {

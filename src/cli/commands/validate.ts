@@ -85,7 +85,7 @@ async function validateEntry(entry: ConfigEntry, kind: ConfigKind, env: Readonly
     if (kind === 'conf' && isObject(conf.ipam) && conf.ipam.type !== POD_IPAM_TYPE) {
       issues.errors.push(new ConfigError('ipam.type', `is ${JSON.stringify(conf.ipam.type)}, not "${POD_IPAM_TYPE}": this config does not use pod-ipam`));
     }
-    const common = parseIpamCommon(conf.ipam, issues);
+    const common = parseIpamCommon(conf.ipam, issues, conf.name);
     const factory = await loadMode(common.mode);
     factory(conf.ipam, {
       network: conf.name,

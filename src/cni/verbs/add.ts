@@ -6,7 +6,7 @@
 import { allocate } from '../../core/allocator';
 import type { AllocationView } from '../../core/allocator';
 import { AddressNotAllowedError, RangeExhaustedError } from '../../core/errors';
-import { cidrContains, parseIPWithOptionalPrefix, sameIP } from '../../core/ip';
+import { cidrContains, formatIP, parseIPWithOptionalPrefix, sameIP } from '../../core/ip';
 import type { Cidr, IP } from '../../core/ip';
 import { sameAttachment } from '../../core/attachment';
 import type { Attachment } from '../../core/attachment';
@@ -18,7 +18,8 @@ import { podIdentity } from '../../core/pod';
 import type { Range } from '../../core/range';
 import { AddClaim } from '../../store/add-claim';
 import { recordNetwork } from '../../store/network-record';
-import { openNetwork, underLock } from '../../store/network-store';
+import { openNetwork } from '../../store/network-store';
+import { lockedForCall } from '../call-lock';
 import { requestedIPs } from '../requested-ips';
 import { readResolvConf } from '../resolv-conf';
 import { formatResult } from '../result';
@@ -34,8 +35,9 @@ export async function add(req: CniRequest): Promise<Record<string, unknown>> {
   const claim = AddClaim.prepare(state, attachment, podIdentity(req.env.args));
   let allocated: { ip: IP; range: Range }[];
   let sets: RangeSet[] = [];
+  let changed: { reserved: IP[]; released: IP[] } | undefined;
   try {
-    ({ value: allocated } = await underLock(state, storeOptions(req), async () => {
+    allocated = await lockedForCall(req, state, async () => {
       sets = await mode.rangeSets();
       const requested = explicit.length > 0 ? explicit : ((await mode.requestedAddresses?.()) ?? []).map(parseModeAddress);
       const held = claim.held();
@@ -48,7 +50,8 @@ export async function add(req: CniRequest): Promise<Record<string, unknown>> {
             req.logger.debug(`ADD ${attachment.containerId}/${attachment.ifname}: already holds its addresses`);
           } else {
             // Release what it no longer gets first: a crash in between leaves it holding less, never a leak.
-            claim.take(fresh, held.ips.filter((old) => !ips.some((ip) => sameIP(ip, old))));
+            changed = { reserved: fresh, released: held.ips.filter((old) => !ips.some((ip) => sameIP(ip, old))) };
+            claim.take(changed.reserved, changed.released);
             const dynamic = ips.flatMap((ip, index) => (preferred.some((p) => sameIP(p, ip)) ? [] : [{ index, set: sets[index]!, ip }]));
             state.moveCursor(dynamic, (m) => req.logger.warn(m));
           }
@@ -59,12 +62,13 @@ export async function add(req: CniRequest): Promise<Record<string, unknown>> {
           sets = grown;
         }
       }
-    }));
+    });
   } catch (e) {
     claim.abandon();
     throw e;
   }
   claim.finish(allocated.map((a) => a.ip), (m) => req.logger.warn(m));
+  if (changed) req.audit.note({ reserved: changed.reserved.map(formatIP), released: changed.released.map(formatIP) });
   recordNetwork(state.dir, req.common.mode, sets, req.common.exclude, (m) => req.logger.debug(m));
   return formatResult(req.version, allocated, req.common.routes, dns);
 }

@@ -4,7 +4,8 @@
  */
 import { formatIP } from '../../core/ip';
 import { removeFile } from '../../store/durable-file';
-import { findNetwork, underLock } from '../../store/network-store';
+import { findNetwork } from '../../store/network-store';
+import { lockedForCall } from '../call-lock';
 import { attachmentOf, storeOptions } from '../request';
 import type { CniRequest } from '../request';
 
@@ -12,7 +13,7 @@ export async function del(req: CniRequest): Promise<undefined> {
   const attachment = attachmentOf(req);
   const state = findNetwork(storeOptions(req));
   if (!state || state.readIndex(attachment) === undefined) return undefined;
-  const { value: released } = await underLock(state, storeOptions(req), () => {
+  const released = await lockedForCall(req, state, () => {
     const { ips } = state.held(attachment);
     for (const ip of ips) state.unlinkAddress(ip);
     return ips;
@@ -22,6 +23,7 @@ export async function del(req: CniRequest): Promise<undefined> {
   // index is this attachment's own: removing it needs no lock (network-store.ts).
   if (released.length > 0) state.syncAddresses();
   removeFile(state.indexFile(attachment));
+  req.audit.note({ released: released.map(formatIP) });
   req.logger.debug(`DEL ${attachment.containerId}/${attachment.ifname}: released ${released.map(formatIP).join(', ') || 'nothing'}`);
   return undefined;
 }

@@ -4,7 +4,9 @@
  */
 import { ConfigError, CorruptStateError, StoreWriteError } from '../../core/errors';
 import type { Attachment } from '../../core/attachment';
-import { findNetwork, underLock } from '../../store/network-store';
+import { formatIP } from '../../core/ip';
+import { findNetwork } from '../../store/network-store';
+import { lockedForCall } from '../call-lock';
 import { isObject } from '../json-fields';
 import type { JsonObject } from '../json-fields';
 import { storeOptions } from '../request';
@@ -17,7 +19,7 @@ export async function gc(req: CniRequest): Promise<undefined> {
   const isValid = (a: Attachment): boolean => valid.has(key(a.containerId, a.ifname));
   // Unlinks only under the lock (no fsync there: GC over thousands of reservations holds
   // the lock for milliseconds); one fsync per directory afterwards.
-  const { value } = await underLock(state, storeOptions(req), () => {
+  const { corrupt, failures, released } = await lockedForCall(req, state, () => {
     const corrupt: string[] = [];
     const all = state.reservations((e) => corrupt.push(e.message));
     const { released, failures } = state.releaseAll(all.filter((r) => !isValid(r.owner)), all);
@@ -29,11 +31,12 @@ export async function gc(req: CniRequest): Promise<undefined> {
     }
     return { corrupt, failures, released };
   });
-  const { corrupt, failures, released } = value;
   if (released.length > 0) {
     state.syncAddresses();
     state.syncIndex();
   }
+  // Only what is durable is reported; the audit line caps a long list and counts the rest.
+  req.audit.note({ released: released.map((r) => formatIP(r.ip)) });
   req.logger.debug(`GC released ${released.length} address(es)`);
   if (corrupt.length > 0) throw new CorruptStateError(`GC skipped ${corrupt.length} corrupt reservation file(s) and released the rest`, summarize([...corrupt, ...failures]));
   if (failures.length > 0) throw new StoreWriteError(`GC could not release ${failures.length} address(es)`, summarize(failures));

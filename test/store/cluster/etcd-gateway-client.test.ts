@@ -81,11 +81,11 @@ describe('EtcdGatewayClient (plain http)', () => {
     const only = new EtcdGatewayClient({ endpoints: [`http://127.0.0.1:${port}`], timeoutMs: 300 });
     try {
       expect(await c.get('/t/a')).toBe('node-1');
-      const t0 = Date.now();
+      // Without the client's own timeout this would never answer (the test's timeout ends
+      // it): no clock is read, a loaded machine cannot make it fail.
       const err = await only.get('/t/a').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TryAgainError);
       expect((err as Error).message).toContain(`127.0.0.1:${port}`);
-      expect(Date.now() - t0).toBeLessThan(2000);
     } finally {
       c.close();
       only.close();
