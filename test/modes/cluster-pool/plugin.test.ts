@@ -113,6 +113,29 @@ test('pool exhaustion: code 106 naming pool and mask; STATUS code 50', async () 
   expect(status.json.code).toBe(50);
 });
 
+test.each(['file', 'etcd'] as const)('STATUS changes nothing (%s store): no block claimed on a new node, no check written on a due one', async (kind) => {
+  const { store, config } = cluster(kind);
+  const listed = async () => {
+    const s = await openClusterStore(config);
+    try {
+      return (await s.list()).map((o) => `${o.block} ${o.node}`).sort();
+    } finally {
+      await s.close();
+    }
+  };
+  const status = await runPlugin({ command: 'STATUS', stdin: conf('fresh', store) });
+  expect(status.code).toBe(0); // an ADD could be served: the pool has a free block
+  expect(await listed()).toEqual([]);
+  expect(fs.existsSync(path.join(nodeDir(String(store['path'] ?? store['prefix']), 'fresh'), 'podnet', 'cluster-pool.json'))).toBe(false);
+  blockOf(await add('a', store, 'c1', { storeCheckSeconds: 0 }));
+  const owned = await listed();
+  const record = path.join(nodeDir(String(store['path'] ?? store['prefix']), 'a'), 'podnet', 'cluster-pool.json');
+  const before = fs.readFileSync(record, 'utf8');
+  expect((await runPlugin({ command: 'STATUS', stdin: conf('a', store, { storeCheckSeconds: 0 }) })).code).toBe(0);
+  expect(fs.readFileSync(record, 'utf8')).toBe(before);
+  expect(await listed()).toEqual(owned);
+});
+
 test('maxBlocksPerNode 2: a full node claims a second block, then the range is exhausted', async () => {
   const { store, config } = cluster('file');
   // A /30 block holds one pod besides network, gateway and broadcast.
