@@ -70,3 +70,13 @@ test('runtimeConfig.ipRanges is prepended to the configured ranges, as host-loca
   expect(out.code).toBe(0);
   expect(addresses(out.json)).toEqual(['fd00::2/64', '10.1.2.2/24']);
 });
+
+test('::ffff:a.b.c.d is the IPv4 address a.b.c.d: requested, and in exclude', async () => {
+  const conf = nodeLocalConf(dataDir, {}, { exclude: ['::ffff:10.1.2.2'] });
+  const requested = await runPlugin({ command: 'ADD', stdin: conf, cniArgs: 'IP=::ffff:10.1.2.50' });
+  expect(addresses(requested.json)).toEqual(['10.1.2.50/24']);
+  const dynamic = await runPlugin({ command: 'ADD', stdin: nodeLocalConf(dataDir, {}, { exclude: ['::ffff:10.1.2.51'] }), containerId: 'c2' });
+  expect(addresses(dynamic.json)).toEqual(['10.1.2.52/24']);
+  const mappedSubnet = await runPlugin({ command: 'ADD', stdin: nodeLocalConf(dataDir, {}, { ranges: [[{ subnet: '::ffff:10.1.3.0/120' }]] }), containerId: 'c3' });
+  expect(mappedSubnet.json.code).toBe(7);
+});
