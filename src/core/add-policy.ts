@@ -14,6 +14,7 @@
  * So a request for one family never changes what the attachment holds in another.
  */
 import { allocate } from './allocator';
+import { RangeExhaustedError } from './errors';
 import type { AllocationView } from './allocator';
 import { cidrContains, sameIP } from './ip';
 import type { Cidr, IP } from './ip';
@@ -64,6 +65,30 @@ export function decideAdd(input: AddPolicyInput, view: AllocationView): AddDecis
   const release = input.held.filter((h) => !ips.some((ip) => sameIP(ip, h)));
   const cursor = ips.flatMap((ip, index) => (isHeld(ip) || input.stale.some((s) => sameIP(s, ip)) ? [] : [{ index, set: rangeSets[index]!, ip }]));
   return { ips, claim, release, cursor };
+}
+
+/** Grows range set `index` (cluster-pool: claims another block), or undefined when it cannot. */
+export type GrowRangeSet = (index: number, current: RangeSet) => Promise<RangeSet | undefined>;
+
+/**
+ * decideAdd, growing a full range set when the mode can and deciding again, until every
+ * set gives an address or one cannot grow. Returns the decision with the sets it was made
+ * over (grown or not), which the result and the network record describe.
+ * @throws as decideAdd; RangeExhaustedError when a full set cannot grow
+ */
+export async function decideAddGrowing(input: AddPolicyInput, view: AllocationView, grow: GrowRangeSet | undefined): Promise<{ decision: AddDecision; rangeSets: RangeSet[] }> {
+  let rangeSets = [...input.rangeSets];
+  for (;;) {
+    try {
+      return { decision: decideAdd({ ...input, rangeSets }, view), rangeSets };
+    } catch (e) {
+      if (!(e instanceof RangeExhaustedError) || !grow) throw e;
+      const full = e.setIndex;
+      const grown = await grow(full, rangeSets[full]!);
+      if (!grown) throw e;
+      rangeSets = rangeSets.map((set, i) => (i === full ? grown : set));
+    }
+  }
 }
 
 /** Held or recorded addresses that may be handed to the attachment again: at most one per set, in a range, not a gateway, not excluded, not another's. */

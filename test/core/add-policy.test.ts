@@ -2,7 +2,7 @@
  * The ADD policy over an in-memory view (the whole contract with storage): which address
  * each range set gives, what is claimed, released, and where round-robin moves.
  */
-import { decideAdd } from '../../src/core/add-policy';
+import { decideAdd, decideAddGrowing } from '../../src/core/add-policy';
 import type { AllocationView } from '../../src/core/allocator';
 import { AddressNotAllowedError, AddressTakenError, RangeExhaustedError } from '../../src/core/errors';
 import { formatIP, parseIP } from '../../src/core/ip';
@@ -114,4 +114,26 @@ test('an exhausted set names its index so the caller can grow it', () => {
     expect(e).toBeInstanceOf(RangeExhaustedError);
     expect((e as RangeExhaustedError).setIndex).toBe(0);
   }
+});
+
+describe('decideAddGrowing', () => {
+  const wide = canonicalizeRangeSets([[{ subnet: '10.1.2.0/30' }, { subnet: '10.1.3.0/30' }]] as never, 'ipam.ranges');
+  test('a full set is grown and the decision made again over the grown set', async () => {
+    const view = new MemoryView().hold('other', '10.1.2.2');
+    const asked: number[] = [];
+    const out = await decideAddGrowing({ attachment: me, rangeSets: tiny, requested: [], held: [], stale: [], exclude: [] }, view, async (index) => {
+      asked.push(index);
+      return wide[0];
+    });
+    expect(asked).toEqual([0]);
+    expect(texts(out.decision.ips)).toEqual(['10.1.3.2']);
+    expect(out.rangeSets).toEqual(wide);
+  });
+
+  test('a set that cannot grow (or a mode without growth) is exhausted', async () => {
+    const view = new MemoryView().hold('other', '10.1.2.2');
+    const input = { attachment: me, rangeSets: tiny, requested: [], held: [], stale: [], exclude: [] };
+    await expect(decideAddGrowing(input, view, async () => undefined)).rejects.toThrow(RangeExhaustedError);
+    await expect(decideAddGrowing(input, view, undefined)).rejects.toThrow(RangeExhaustedError);
+  });
 });

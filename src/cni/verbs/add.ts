@@ -4,15 +4,14 @@
  * policy (reuse what the attachment holds, honour requested addresses, release before
  * claim, round-robin) lives in the core; this file only wires it to the store and mode.
  */
-import { decideAdd } from '../../core/add-policy';
+import { decideAddGrowing } from '../../core/add-policy';
 import type { AddDecision } from '../../core/add-policy';
-import { AddressNotAllowedError, RangeExhaustedError } from '../../core/errors';
+import { AddressNotAllowedError } from '../../core/errors';
 import { parseIPWithOptionalPrefix } from '../../core/ip';
 import type { IP } from '../../core/ip';
 import { rangeOf } from '../../core/range-set';
 import type { RangeSet } from '../../core/range-set';
 import { loadMode } from '../../modes';
-import type { IpamMode } from '../../modes/mode';
 import { podIdentity } from '../../core/pod';
 import { AddClaim } from '../../store/add-claim';
 import { recordNetwork } from '../../store/network-record';
@@ -33,26 +32,19 @@ export async function add(req: CniRequest): Promise<Record<string, unknown>> {
   let decision: AddDecision;
   let sets: RangeSet[] = [];
   try {
-    ({ value: decision } = await underLock(state, storeOptions(req), async () => {
-      sets = await mode.rangeSets();
+    ({ value: { decision, rangeSets: sets } } = await underLock(state, storeOptions(req), async () => {
+      const configured = await mode.rangeSets();
       const requested = explicit.length > 0 ? explicit : ((await mode.requestedAddresses?.()) ?? []).map(parseModeAddress);
       const held = claim.held();
-      for (;;) {
-        try {
-          const decided = decideAdd({ attachment, rangeSets: sets, requested, held: held.ips, stale: held.stale, exclude: req.common.exclude }, state);
-          if (decided.claim.length === 0 && decided.release.length === 0 && held.stale.length === 0) {
-            req.logger.debug(`ADD ${attachment.containerId}/${attachment.ifname}: already holds its addresses`);
-          } else {
-            claim.take(decided.claim, decided.release);
-            state.moveCursor(decided.cursor, (m) => req.logger.warn(m));
-          }
-          return decided;
-        } catch (e) {
-          const grown = e instanceof RangeExhaustedError ? await grow(mode, e.setIndex, sets) : undefined;
-          if (!grown) throw e;
-          sets = grown;
-        }
+      const input = { attachment, rangeSets: configured, requested, held: held.ips, stale: held.stale, exclude: req.common.exclude };
+      const decided = await decideAddGrowing(input, state, mode.grow?.bind(mode));
+      if (decided.decision.claim.length === 0 && decided.decision.release.length === 0 && held.stale.length === 0) {
+        req.logger.debug(`ADD ${attachment.containerId}/${attachment.ifname}: already holds its addresses`);
+      } else {
+        claim.take(decided.decision.claim, decided.decision.release);
+        state.moveCursor(decided.decision.cursor, (m) => req.logger.warn(m));
       }
+      return decided;
     }));
   } catch (e) {
     claim.abandon();
@@ -69,9 +61,4 @@ function parseModeAddress(text: string): IP {
   const ip = parseIPWithOptionalPrefix(text);
   if (!ip) throw new AddressNotAllowedError(`requested address ${JSON.stringify(text)} is not an IP address`);
   return ip;
-}
-
-async function grow(mode: IpamMode, index: number, sets: RangeSet[]): Promise<RangeSet[] | undefined> {
-  const grown = mode.grow ? await mode.grow(index, sets[index]!) : undefined;
-  return grown ? sets.map((s, i) => (i === index ? grown : s)) : undefined;
 }
