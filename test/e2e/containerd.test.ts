@@ -84,8 +84,9 @@ const auditLines = (t: string): { verb: string; containerId: string; addresses?:
 
   beforeAll(() => {
     t = prepare();
-    // The whole run is bounded (each ctr has its own 90 s timeout inside), so CI cannot hang.
-    run = spawnSync('unshare', ['--mount', '--net', '--pid', '--fork', '--mount-proc', '--propagation', 'private', 'bash', path.join(HERE, 'inside.sh'), t], { encoding: 'utf8', timeout: 150_000, killSignal: 'SIGKILL' });
+    // The whole run is bounded (each ctr has its own 90 s timeout inside), so CI cannot hang;
+    // --kill-child ends the namespace's init, and with it every process inside, if unshare is killed.
+    run = spawnSync('unshare', ['--mount', '--net', '--pid', '--fork', '--kill-child', '--mount-proc', '--propagation', 'private', 'bash', path.join(HERE, 'inside.sh'), t], { encoding: 'utf8', timeout: 150_000, killSignal: 'SIGKILL' });
   }, 180_000);
 
   afterAll(() => {
