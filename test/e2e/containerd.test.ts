@@ -11,6 +11,7 @@
  * init exits, even on failure. Skipped (not passed) where not root or a tool is missing.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -33,6 +34,21 @@ function unavailable(): string | undefined {
 const skip = unavailable();
 
 const SUBNET = '10.77.0';
+/** The containerd namespace, unique per run: runc names the host cgroups it creates after it, so the test can remove exactly those. */
+const NAMESPACE = `podipam${randomBytes(4).toString('hex')}`;
+
+/** runc leaves the namespace's (empty) parent cgroup in each hierarchy: remove those, and only those. */
+function removeOurCgroups(): void {
+  const root = '/sys/fs/cgroup';
+  if (!fs.existsSync(root)) return;
+  for (const hierarchy of fs.readdirSync(root)) {
+    const dir = path.join(root, hierarchy, NAMESPACE);
+    if (!fs.existsSync(dir)) continue;
+    for (const child of fs.readdirSync(dir, { withFileTypes: true })) if (child.isDirectory()) fs.rmdirSync(path.join(dir, child.name));
+    fs.rmdirSync(dir);
+  }
+}
+const ourCgroups = (): string[] => (fs.existsSync('/sys/fs/cgroup') ? fs.readdirSync('/sys/fs/cgroup').filter((h) => fs.existsSync(path.join('/sys/fs/cgroup', h, NAMESPACE))) : []);
 const NETWORK = 'ctrnet';
 
 /** The test's directory: rootfs, CNI binaries and config, containerd's config, the shared directory. */
@@ -86,10 +102,11 @@ const auditLines = (t: string): { verb: string; containerId: string; addresses?:
     t = prepare();
     // The whole run is bounded (each ctr has its own 90 s timeout inside), so CI cannot hang;
     // --kill-child ends the namespace's init, and with it every process inside, if unshare is killed.
-    run = spawnSync('unshare', ['--mount', '--net', '--pid', '--fork', '--kill-child', '--mount-proc', '--propagation', 'private', 'bash', path.join(HERE, 'inside.sh'), t], { encoding: 'utf8', timeout: 150_000, killSignal: 'SIGKILL' });
+    run = spawnSync('unshare', ['--mount', '--net', '--pid', '--fork', '--kill-child', '--mount-proc', '--propagation', 'private', 'bash', path.join(HERE, 'inside.sh'), t, NAMESPACE], { encoding: 'utf8', timeout: 150_000, killSignal: 'SIGKILL' });
   }, 180_000);
 
   afterAll(() => {
+    removeOurCgroups();
     if (t) fs.rmSync(t, { recursive: true, force: true });
   });
 
@@ -111,13 +128,15 @@ const auditLines = (t: string): { verb: string; containerId: string; addresses?:
     const lines = auditLines(t);
     const adds = lines.filter((l) => l.verb === 'ADD').map((l) => l.containerId).sort();
     const dels = lines.filter((l) => l.verb === 'DEL').map((l) => l.containerId).sort();
-    expect(adds).toEqual(['default-c1', 'default-c2', 'default-c3']);
+    expect(adds).toEqual(['c1', 'c2', 'c3'].map((c) => `${NAMESPACE}-${c}`));
     expect(dels).toEqual(adds);
     expect(fs.readdirSync(path.join(t, 'data', NETWORK, 'ips'))).toEqual([]);
     expect(fs.readdirSync(path.join(t, 'data', NETWORK, 'attachments'))).toEqual([]);
   });
 
-  test('the host is untouched: no mount, link or /etc/cni left behind', () => {
+  test('the host is untouched: no mount, link, /etc/cni or cgroup left behind', () => {
+    removeOurCgroups(); // runc's empty per-namespace parents; the containers' own are gone already
+    expect(ourCgroups()).toEqual([]);
     expect(fs.readFileSync('/proc/self/mounts', 'utf8')).not.toContain(t);
     const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
     expect(links).not.toContain('ctr0');

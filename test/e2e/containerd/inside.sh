@@ -5,6 +5,7 @@
 # when this script, its init, exits). $T is the test's temporary directory.
 set -euo pipefail
 T="$1"
+NS="$2" # containerd namespace: also the name of the cgroups runc creates on the host
 
 # CNI's fixed paths, private to this namespace: ctr reads /etc/cni/net.d and /opt/cni/bin,
 # libcni caches results in /var/lib/cni, the runc shim keeps state under /run/containerd.
@@ -32,7 +33,7 @@ for _ in $(seq 1 100); do [ -S "$T/containerd.sock" ] && break; sleep 0.1; done
 # directory, waits for the others', pings them all, and exits.
 pids=()
 for c in c1 c2 c3; do
-  timeout 90 ctr --address "$T/containerd.sock" run --rm --cni --env PATH=/bin \
+  timeout 90 ctr --address "$T/containerd.sock" --namespace "$NS" run --rm --cni --env PATH=/bin \
     --mount "type=bind,src=$T/shared,dst=/shared,options=rbind:rw" \
     --rootfs "$T/rootfs" "$c" sh -c "$(cat "$T/container.sh")" "$c" >"$T/$c.out" 2>&1 &
   pids+=($!)
