@@ -81,7 +81,7 @@ export class AuditCollector implements AuditNotes {
 
   note(fields: AuditNote): void {
     for (const [key, value] of Object.entries(fields) as [keyof AuditNote, unknown][]) {
-      if (value === undefined) continue;
+      if (value === undefined || (Array.isArray(value) && value.length === 0)) continue; // an empty list says nothing
       if ((ARRAY_KEYS as readonly string[]).includes(key) && Array.isArray(value)) {
         const k = key as (typeof ARRAY_KEYS)[number];
         this.#notes[k] = [...(this.#notes[k] ?? []), ...(value as string[])];

@@ -16,6 +16,9 @@ const VERBS: readonly Verb[] = ['ADD', 'DEL', 'CHECK', 'GC', 'STATUS', 'VERSION'
 /** The spec's container ID rule; it also keeps an ID from escaping the data directory. */
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
+/** Variables that name an attachment or a pod: each must decode cleanly. */
+const UNDECODABLE_CHECKED = ['CNI_CONTAINERID', 'CNI_IFNAME', 'CNI_ARGS'] as const;
+
 const REQUIRED: Record<Verb, readonly string[]> = {
   ADD: ['CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_PATH'],
   DEL: ['CNI_CONTAINERID', 'CNI_IFNAME', 'CNI_PATH'],
@@ -39,19 +42,27 @@ export function parseCniEnv(env: Readonly<Record<string, string | undefined>>): 
       problems.push(`${name} is required for ${command}`);
     }
   }
+  // The runtime decodes environment bytes lossily: invalid UTF-8 arrives as U+FFFD, so two
+  // different names ($'e\xff', $'e\xfe') would become one attachment and share an address.
+  for (const name of UNDECODABLE_CHECKED) {
+    if (env[name]?.includes('\uFFFD')) {
+      bad.push(name);
+      problems.push(`${name} is not valid UTF-8 (or contains U+FFFD); two such values could not be told apart`);
+    }
+  }
   const containerId = env.CNI_CONTAINERID ?? '';
-  if (containerId && !CONTAINER_ID.test(containerId)) {
+  if (containerId && !CONTAINER_ID.test(containerId) && !bad.includes('CNI_CONTAINERID')) {
     bad.push('CNI_CONTAINERID');
     problems.push('CNI_CONTAINERID must start with a letter or digit and hold only letters, digits, "_", "." and "-"');
   }
   const ifname = env.CNI_IFNAME ?? '';
-  const ifnameProblem = ifname ? checkIfname(ifname) : undefined;
+  const ifnameProblem = ifname && !bad.includes('CNI_IFNAME') ? checkIfname(ifname) : undefined;
   if (ifnameProblem) {
     bad.push('CNI_IFNAME');
     problems.push(`CNI_IFNAME ${ifnameProblem}`);
   }
   const args = parseCniArgs(env.CNI_ARGS ?? '');
-  if (typeof args === 'string') {
+  if (typeof args === 'string' && !bad.includes('CNI_ARGS')) {
     bad.push('CNI_ARGS');
     problems.push(args);
   }

@@ -6,6 +6,7 @@ import { formatCidr, formatIP, parseCidr, parseIP } from '../core/ip';
 import type { Cidr } from '../core/ip';
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../store/network-lock';
 import type { AuditLogConfig } from '../audit/config';
+import { dataDirProblem } from './data-dir';
 import { isObject, optionalArray, optionalNumber, optionalString } from './json-fields';
 import type { JsonObject } from './json-fields';
 import { parseLogConfig } from './log-config';
@@ -40,8 +41,9 @@ export function parseIpamCommon(ipam: JsonObject, issues?: ConfigIssues, network
   const type = attempt(issues, () => optionalString(ipam, 'type', 'ipam'), undefined);
   if (!type) report(issues, new ConfigError('ipam.type', 'is required ("pod-ipam")'));
   let dataDir = attempt(issues, () => optionalString(ipam, 'dataDir', 'ipam'), undefined) ?? DEFAULT_DATA_DIR;
-  if (!dataDir.startsWith('/')) {
-    report(issues, new ConfigError('ipam.dataDir', `must be an absolute path, not ${JSON.stringify(dataDir)}`));
+  const dataDirIssue = dataDir.startsWith('/') ? dataDirProblem(dataDir) : `must be an absolute path, not ${JSON.stringify(dataDir)}`;
+  if (dataDirIssue) {
+    report(issues, new ConfigError('ipam.dataDir', dataDirIssue));
     dataDir = DEFAULT_DATA_DIR;
   }
   const lockTimeoutSeconds = attempt(issues, () => optionalNumber(ipam, 'lockTimeoutSeconds', 'ipam', 0.1, 300), undefined);

@@ -43,7 +43,15 @@ export function decodeJsonObject(text: string, what: string): JsonObject {
  */
 export function parseNetConf(text: string, issues?: ConfigIssues): NetConf {
   if (text.trim() === '') throw new DecodeError('no network configuration on stdin', 'the runtime must pass the network config as JSON on stdin');
-  const raw = decodeJsonObject(text, 'the network configuration on stdin');
+  return netConfOf(decodeJsonObject(text, 'the network configuration on stdin'), issues);
+}
+
+/**
+ * The envelope of an already decoded config (pod-ipam validate passes what it read, so a
+ * deeply nested document is never serialized again: that would overflow the stack where
+ * the plugin's own JSON.parse did not).
+ */
+export function netConfOf(raw: JsonObject, issues?: ConfigIssues): NetConf {
   const name = raw.name;
   if (typeof name !== 'string' || name === '') {
     report(issues, new ConfigError('name', 'the network name is required'));

@@ -24,8 +24,13 @@ export interface AllocationView {
 export interface AllocationRequest {
   readonly attachment: Attachment;
   readonly rangeSets: readonly RangeSet[];
-  /** Static addresses asked for; each must fall in a different range set. */
+  /** Static addresses asked for; each must fall in a different range set. The same address twice is one request. */
   readonly requested: readonly IP[];
+  /**
+   * Addresses to prefer for the sets nothing is requested from (what the attachment holds),
+   * already checked as reusable: at most one per set, each in a range of its set.
+   */
+  readonly reuse?: readonly IP[];
   /** Addresses never handed out, dynamically or on request. */
   readonly exclude: readonly Cidr[];
 }
@@ -47,6 +52,7 @@ export function allocate(request: AllocationRequest, view: AllocationView): IP[]
     if (sameIP(range.gateway, ip)) throw new AddressNotAllowedError(`requested address ${text} is the gateway of ${formatCidr(range.subnet)}`);
     const hole = exclude.find((c) => cidrContains(c, ip));
     if (hole) throw new AddressNotAllowedError(`requested address ${text} is excluded by ipam.exclude ${formatCidr(hole)}`);
+    if (chosen[index] && sameIP(chosen[index]!, ip)) continue;
     if (chosen[index]) throw new AddressNotAllowedError(`requested addresses ${formatIP(chosen[index]!)} and ${text} fall in the same range set; request at most one per range set`);
     const owner = view.ownerOf(ip);
     if (owner && !sameAttachment(owner, attachment)) {
@@ -54,7 +60,8 @@ export function allocate(request: AllocationRequest, view: AllocationView): IP[]
     }
     chosen[index] = ip;
   }
-  return rangeSets.map((set, index) => chosen[index] ?? nextFree(set, index, attachment, exclude, view));
+  const reused = (index: number) => request.reuse?.find((ip) => rangeOf(rangeSets[index]!, ip) !== undefined);
+  return rangeSets.map((set, index) => chosen[index] ?? reused(index) ?? nextFree(set, index, attachment, exclude, view));
 }
 
 function nextFree(set: RangeSet, index: number, attachment: Attachment, exclude: readonly Cidr[], view: AllocationView): IP {

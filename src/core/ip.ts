@@ -21,11 +21,24 @@ export interface Cidr {
 
 export const familyBits = (family: Family): number => (family === 4 ? 32 : 128);
 
-/** Parses a bare address ("10.1.2.3", "fd00::5"); undefined when it is not one. */
+/** ::ffff:0:0/96, the IPv4-mapped IPv6 addresses. */
+const V4_MAPPED = 0xffffn << 32n;
+const isV4Mapped = (value: bigint): boolean => value >> 32n === 0xffffn;
+
+/**
+ * Parses a bare address ("10.1.2.3", "fd00::5"); undefined when it is not one. An
+ * IPv4-mapped address (`::ffff:10.1.2.3`) is the IPv4 address it maps, everywhere an
+ * address is read (requested addresses, exclude, gateways, range bounds), as host-local's
+ * canonicalizeIP makes it: otherwise `exclude: ["::ffff:10.1.2.5"]` would not exclude
+ * 10.1.2.5, and a request for it would miss the IPv4 range.
+ */
 export function parseIP(text: string): IP | undefined {
   if (typeof text !== 'string' || text.includes('/') || text.includes('%') || text.trim() !== text) return undefined;
   if (Address4.isValid(text)) return { family: 4, value: new Address4(text).bigInt() };
-  if (text.includes(':') && Address6.isValid(text)) return { family: 6, value: new Address6(text).bigInt() };
+  if (text.includes(':') && Address6.isValid(text)) {
+    const value = new Address6(text).bigInt();
+    return isV4Mapped(value) ? { family: 4, value: value - V4_MAPPED } : { family: 6, value };
+  }
   return undefined;
 }
 
@@ -41,7 +54,11 @@ export function parseCidr(text: string): ParsedCidr | undefined {
   if (typeof text !== 'string') return undefined;
   const slash = text.indexOf('/');
   if (slash < 0) return undefined;
-  const ip = parseIP(text.slice(0, slash));
+  const address = text.slice(0, slash);
+  // A CIDR written IPv4-mapped ("::ffff:10.1.2.0/120") has no single meaning (its prefix
+  // counts IPv6 bits); host-local refuses it too ("IPNet IP and Mask version mismatch").
+  if (address.includes(':') && Address6.isValid(address) && isV4Mapped(new Address6(address).bigInt())) return undefined;
+  const ip = parseIP(address);
   const prefixText = text.slice(slash + 1);
   if (!ip || !/^\d{1,3}$/.test(prefixText)) return undefined;
   const prefix = Number(prefixText);

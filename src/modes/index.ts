@@ -17,7 +17,8 @@ export const modeNames = (): string[] => Object.keys(MODES);
 
 /** @throws ConfigError (ipam.mode) for an unknown mode. */
 export async function loadMode(name: string): Promise<ModeFactory> {
-  const load = MODES[name];
+  // Own keys only: "__proto__", "toString" or "constructor" must be an unknown mode, not Object.prototype's.
+  const load = Object.hasOwn(MODES, name) ? MODES[name] : undefined;
   if (!load) throw new ConfigError('ipam.mode', `unknown mode ${JSON.stringify(name)}; use one of ${modeNames().join(', ')}`);
   return load();
 }

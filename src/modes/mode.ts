@@ -50,11 +50,17 @@ export interface IpamMode {
    */
   requestedAddresses?(): Promise<string[]>;
   /**
-   * STATUS calls this before rangeSets(): re-read the mode's remote source now, ignoring
-   * any cache (kubernetes: GET the Node). Throws (TryAgainError, ConfigError) only when
-   * an ADD could not be served; a failed read with a usable cache only warns.
+   * STATUS: the range sets an ADD would allocate from now, found without writing or claiming
+   * anything (runtimes forward the kubelet's periodic runtime-status check to STATUS, so it
+   * must change nothing). A set the mode would first have to claim (cluster-pool with no
+   * block yet) is empty; `couldGrow` says whether it could be. The remote source is read
+   * only when a cache says so (kubernetes: an expired podCIDR cache), and not written back.
+   * Modes without it answer with rangeSets(), which must then be read-only (node-local).
+   * @throws TryAgainError, NotAvailableError, ConfigError when an ADD could not be served
    */
-  refresh?(): Promise<void>;
+  statusRangeSets?(): Promise<RangeSet[]>;
+  /** STATUS: whether grow(index) could add addresses now, found without claiming anything. */
+  couldGrow?(index: number): Promise<boolean>;
   /** Conditions the operator should see (e.g. pool config changed under live reservations). */
   warnings?(): string[];
 }

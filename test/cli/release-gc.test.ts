@@ -58,7 +58,7 @@ describe('pod-ipam gc', () => {
 
   test('--dry-run lists reservations of containers not in the keep file; prefixes of 12+ characters keep', async () => {
     fs.writeFileSync(keep, `# from crictl pods -q\n${longId.slice(0, 13)}\n\nb1\n`);
-    const r = await cli(['gc', '--data-dir', dir, '--network', 'testnet', '--keep-file', keep, '--dry-run', '--json']);
+    const r = await cli(['gc', '--data-dir', dir, '--network', 'testnet', '--keep-file', keep, '--grace', '0', '--dry-run', '--json']);
     expect(r.code).toBe(0);
     expect(r.json.dryRun).toBe(true);
     expect(r.json.kept).toBe(4);
@@ -67,7 +67,7 @@ describe('pod-ipam gc', () => {
   });
 
   test('releases them for real', async () => {
-    const r = await cli(['gc', '--data-dir', dir, '--network', 'testnet', '--keep-file', keep]);
+    const r = await cli(['gc', '--data-dir', dir, '--network', 'testnet', '--keep-file', keep, '--grace', '0']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^released 2 address\(es\) in network testnet; 4 kept/);
     expect(await addresses(dir)).toHaveLength(4);
@@ -79,7 +79,7 @@ describe('pod-ipam gc', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/lists no container.*\n.*--allow-empty/);
     expect(await addresses(dir)).toHaveLength(4);
-    const all = await cli(['gc', '--data-dir', dir, '--network', 'testnet', '--keep-file', keep, '--allow-empty', '--json']);
+    const all = await cli(['gc', '--data-dir', dir, '--network', 'testnet', '--keep-file', keep, '--grace', '0', '--allow-empty', '--json']);
     expect(all.json.released).toHaveLength(4);
     expect(await addresses(dir)).toEqual([]);
   });
@@ -89,5 +89,41 @@ describe('pod-ipam gc', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/cannot read the keep file .*ENOENT/);
     expectUsageError(await cli(['gc', '--data-dir', dir, '--network', 'testnet']), /required option '--keep-file <file>'/);
+  });
+});
+
+describe('pod-ipam gc: pods that started while the keep file was written', () => {
+  const { dir, cleanup } = tempDataDir();
+  afterAll(cleanup);
+  const keep = path.join(dir, 'keep.txt');
+  const sinceOf = async (): Promise<Record<string, number>> =>
+    Object.fromEntries((await cli(['status', '--data-dir', dir, '--json'])).json.networks[0].reservations.map((r: { containerId: string; since: string }) => [r.containerId, Date.parse(r.since)]));
+  /** Writes the keep file (listing only `alive`) as if it had been written at `at` (ms). */
+  const keepFile = (at: number, ...alive: string[]) => {
+    fs.writeFileSync(keep, `${alive.join('\n')}\n`);
+    fs.utimesSync(keep, at / 1000, at / 1000);
+  };
+  const gc = async (...extra: string[]) => (await cli(['gc', '--data-dir', dir, '--network', 'testnet', '--keep-file', keep, '--dry-run', '--json', ...extra])).json.released.map((r: { containerId: string }) => r.containerId).sort();
+
+  beforeAll(async () => {
+    await addPods(dir, ['listed', 'gone', 'starting'], ipam);
+  });
+
+  test('a reservation made after the keep file was written is kept (the README recipe\'s window)', async () => {
+    const since = await sinceOf();
+    keepFile(since.starting! - 1, 'listed'); // "starting" got its address after the listing
+    expect(await gc('--grace', '0')).toEqual(['gone', 'gone']);
+  });
+
+  test('--grace keeps reservations made shortly before the file was written; 0 does not', async () => {
+    const since = await sinceOf();
+    keepFile(Math.max(since.starting!, since.gone!) + 30_000, 'listed'); // written 30 s after both
+    expect(await gc()).toEqual([]); // default grace (120 s) keeps both
+    expect(await gc('--grace', '10')).toEqual(['gone', 'gone', 'starting', 'starting']);
+    expect(await gc('--grace', '0')).toEqual(['gone', 'gone', 'starting', 'starting']);
+  });
+
+  test('a bad --grace is a usage error', async () => {
+    expectUsageError(await cli(['gc', '--data-dir', dir, '--network', 'testnet', '--keep-file', keep, '--grace', '-1']), /--grace.*must be a duration/);
   });
 });

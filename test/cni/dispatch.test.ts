@@ -125,12 +125,18 @@ describe('STATUS', () => {
 
 describe('requested addresses', () => {
   test.each([
-    ['runtimeConfig.ips', { runtimeConfig: { ips: ['10.1.2.50/24'] }, args: { cni: { ips: ['10.1.2.60'] } } }, 'IP=10.1.2.70', '10.1.2.50/24'],
-    ['args.cni.ips', { args: { cni: { ips: ['10.1.2.60'] } } }, 'IP=10.1.2.70', '10.1.2.60/24'],
+    ['runtimeConfig.ips', { runtimeConfig: { ips: ['10.1.2.50/24'] } }, 'IgnoreUnknown=1', '10.1.2.50/24'],
+    ['args.cni.ips', { args: { cni: { ips: ['10.1.2.60'] } } }, '', '10.1.2.60/24'],
     ['CNI_ARGS IP=', {}, 'IgnoreUnknown=1;K8S_POD_NAME=p;IP=10.1.2.70', '10.1.2.70/24'],
-  ])('%s wins', async (_name, extra, cniArgs, expected) => {
+    ['every source, the same address', { runtimeConfig: { ips: ['10.1.2.70'] }, args: { cni: { ips: ['10.1.2.70/24'] } } }, 'IP=10.1.2.70', '10.1.2.70/24'],
+  ])('%s is honoured', async (_name, extra, cniArgs, expected) => {
     const out = await call('ADD', { ...nodeLocalConf(dataDir), ...extra }, { CNI_ARGS: cniArgs });
     expect(out.json.ips[0].address).toBe(expected);
+  });
+
+  test('sources are merged as host-local merges them: two addresses for one range set are refused', async () => {
+    const out = await call('ADD', { ...nodeLocalConf(dataDir), runtimeConfig: { ips: ['10.1.2.50'] }, args: { cni: { ips: ['10.1.2.60'] } } });
+    expect(out.json.code).toBe(102);
   });
 
   test('dual-stack through CNI_ARGS, comma-separated', async () => {
@@ -226,9 +232,9 @@ describe('config compatible with host-local', () => {
     expect(out.json.dns).toEqual({ nameservers: ['10.0.0.53'], search: ['a.svc', 'b.svc'], options: ['ndots:5'], domain: 'example' });
   });
 
-  test('runtimeConfig.ipRanges replaces the configured ranges', async () => {
+  test('runtimeConfig.ipRanges is prepended to the configured ranges (as host-local does)', async () => {
     const out = await call('ADD', { ...nodeLocalConf(dataDir), runtimeConfig: { ipRanges: [[{ subnet: '10.9.0.0/24' }]] } });
-    expect(out.json.ips[0].address).toBe('10.9.0.2/24');
+    expect(out.json.ips.map((i: { address: string }) => i.address)).toEqual(['10.9.0.2/24', '10.1.2.2/24']);
   });
 
   test('the whole plugin config arrives, with keys we ignore', async () => {

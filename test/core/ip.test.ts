@@ -64,3 +64,18 @@ describe('CIDR arithmetic', () => {
     expect(cidrContains(c('::/0'), parseIP('10.0.0.1')!)).toBe(false);
   });
 });
+
+describe('IPv4-mapped IPv6 addresses (::ffff:a.b.c.d)', () => {
+  test.each(['::ffff:10.1.2.3', '::FFFF:10.1.2.3', '::ffff:a01:203', '0:0:0:0:0:ffff:10.1.2.3'])('%s is the IPv4 address 10.1.2.3', (text) => {
+    expect(parseIP(text)).toEqual(parseIP('10.1.2.3'));
+    expect(parseIPWithOptionalPrefix(`${text}/24`)).toBeUndefined();
+  });
+  test('a CIDR written IPv4-mapped is not a CIDR (its prefix would count IPv6 bits)', () => {
+    expect(parseCidr('::ffff:10.1.2.0/120')).toBeUndefined();
+    expect(parseCidr('::ffff:10.1.2.0/24')).toBeUndefined();
+  });
+  test('other IPv6 addresses stay IPv6', () => {
+    expect(parseIP('::fffe:10.1.2.3')?.family).toBe(6);
+    expect(parseIP('64:ff9b::10.1.2.3')?.family).toBe(6);
+  });
+});

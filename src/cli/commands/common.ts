@@ -65,3 +65,10 @@ export const withCommon = (cmd: Command, json = true): Command => {
   if (json) cmd.addOption(jsonOption());
   return cmd;
 };
+
+/** `90s`, `5m`, `1h`, or a number of seconds; 0 allowed; the same for every command's --grace. */
+export function parseDurationMs(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(v.trim());
+  if (!m) throw new InvalidArgumentError('must be a duration such as 90s, 5m, 1h (a bare number is seconds)');
+  return Math.round(Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 's' | 'm' | 'h']);
+}

@@ -5,6 +5,11 @@
  * `crictl pods -q --no-trunc`; `podman ps -aq --no-trunc` for podman. A line of at least
  * 12 characters also keeps IDs it is a prefix of, so truncated listings keep, never free.
  * An empty file would free everything: refused unless --allow-empty.
+ *
+ * A pod the listing missed because it was still starting is alive, not leaked: its ADD ran
+ * before the runtime listed it (containerd registers a sandbox after its network is set
+ * up), so every reservation made after the keep file was written, or less than --grace
+ * seconds before, is kept.
  */
 import * as fs from 'node:fs';
 import { Option } from 'commander';
@@ -12,7 +17,7 @@ import type { Command } from 'commander';
 import type { Reservation } from '../../core/attachment';
 import { releaseWhere } from '../../store/network-store';
 import type { CliIO, CommandRegistrar } from '../program';
-import { CliError, existingNetworkDir, parseNetworkName, withCommon } from './common';
+import { CliError, existingNetworkDir, parseDurationMs, parseNetworkName, withCommon } from './common';
 import type { DataDirOptions, JsonOptions } from './common';
 import { printReleased } from './release-report';
 
@@ -21,7 +26,12 @@ interface GcOptions extends DataDirOptions, JsonOptions {
   readonly keepFile: string;
   readonly dryRun?: boolean;
   readonly allowEmpty?: boolean;
+  readonly grace: number;
 }
+
+/** Default --grace: longer than a pod sandbox takes from its ADD to appearing in a listing. */
+export const DEFAULT_GRACE_MS = 120_000;
+
 
 /** Shortest line that keeps by prefix (crictl prints 13 characters without --no-trunc). */
 export const MIN_PREFIX = 12;
@@ -34,7 +44,8 @@ export const registerGc: CommandRegistrar = (program: Command, io: CliIO) => {
       .addOption(new Option('--network <name>', 'the network (the config\'s "name")').argParser(parseNetworkName).makeOptionMandatory())
       .requiredOption('--keep-file <file>', 'container IDs still alive, one per line (as printed by crictl pods -q --no-trunc or podman ps -aq --no-trunc)')
       .option('--dry-run', 'show what would be released; change nothing')
-      .option('--allow-empty', 'accept an empty keep file (releases every reservation of the network)'),
+      .option('--allow-empty', 'accept an empty keep file (releases every reservation of the network)')
+      .addOption(new Option('--grace <duration>', 'also keep reservations made up to this long before the keep file was written, pods still starting when it was listed (90s, 2m; a number is seconds)').argParser(parseDurationMs).default(DEFAULT_GRACE_MS, '2m')),
   ).action(async (options: GcOptions) => {
     const keep = readKeepFile(options.keepFile);
     if (keep.length === 0 && !options.allowEmpty) {
@@ -42,10 +53,10 @@ export const registerGc: CommandRegistrar = (program: Command, io: CliIO) => {
     }
     existingNetworkDir(options.dataDir, options.network);
     const isKept = (id: string) => keep.some((k) => k === id || (k.length >= MIN_PREFIX && id.startsWith(k)));
-    // A pod started after the keep file was written is not in it but is alive: every
-    // reservation made since the file's mtime is kept.
-    const writtenAt = fs.statSync(options.keepFile).mtime.toISOString();
-    const isNewer = (r: Reservation) => r.since !== '' && r.since >= writtenAt;
+    // A pod started after the keep file was written, or while it was being listed, is not
+    // in it but is alive: every reservation made since (mtime - grace) is kept.
+    const keepFrom = new Date(fs.statSync(options.keepFile).mtimeMs - options.grace).toISOString();
+    const isNewer = (r: Reservation) => r.since !== '' && r.since >= keepFrom;
     const { picked, total, failures } = await releaseWhere(
       { dataDir: options.dataDir, network: options.network },
       (all) => all.filter((r) => !isKept(r.owner.containerId) && !isNewer(r)),

@@ -15,7 +15,7 @@ import type { Command } from 'commander';
 import type { CliIO, CommandRegistrar } from '../program';
 import { planRound } from './install-round';
 import { reconcileLoop } from './install-reconcile';
-import { parseDurationMs } from './reconcile';
+import { parseDurationMs } from './common';
 import { DEFAULT_GRACE_MS } from './reconcile-run';
 
 export interface InstallOptions {

@@ -21,7 +21,7 @@ import { renderTable, toJson } from '../format/table';
 import { podColumn } from '../format/pod';
 import { readConfigFile } from '../inspect/config-file';
 import type { CliIO, CommandRegistrar } from '../program';
-import { CliError, existingNetworkDir, listNetworks, parseNetworkName, withCommon } from './common';
+import { CliError, existingNetworkDir, listNetworks, parseDurationMs, parseNetworkName, withCommon } from './common';
 import type { DataDirOptions, JsonOptions } from './common';
 import { DEFAULT_GRACE_MS, DEFAULT_PAGE_SIZE, reconcile } from './reconcile-run';
 import type { ReconcileReport, ReconcileTarget } from './reconcile-run';
@@ -141,13 +141,6 @@ export function printReport(io: CliIO, report: ReconcileReport, options: { dryRu
   }
   if (report.networks.length === 0) out += 'no network has state yet: nothing to reconcile\n';
   io.stdout(out);
-}
-
-/** `90s`, `5m`, `1h`, or a number of seconds; 0 allowed (the list's start time still guards ADDs in flight). */
-export function parseDurationMs(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(v.trim());
-  if (!m) throw new InvalidArgumentError('must be a duration such as 90s, 5m, 1h (a bare number is seconds)');
-  return Math.round(Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 's' | 'm' | 'h']);
 }
 
 function absolute(v: string): string {

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { parseIpamCommon } from '../../cni/ipam-config';
 import { isObject } from '../../cni/json-fields';
-import { parseNetConf } from '../../cni/netconf';
+import { netConfOf } from '../../cni/netconf';
 import { isSupportedVersion, SUPPORTED_VERSIONS } from '../../cni/versions';
 import { ConfigIssues } from '../../core/config-issues';
 import { ConfigError, PodIpamError } from '../../core/errors';
@@ -81,7 +81,7 @@ async function validateEntry(entry: ConfigEntry, kind: ConfigKind, env: Readonly
     if (kind !== 'ipam' && !isSupportedVersion(entry.conf.cniVersion)) {
       issues.errors.push(new ConfigError('cniVersion', `${JSON.stringify(entry.conf.cniVersion)} is not supported; use one of ${SUPPORTED_VERSIONS.join(', ')}`));
     }
-    const conf = parseNetConf(JSON.stringify(entry.conf), issues);
+    const conf = netConfOf(entry.conf, issues);
     if (kind === 'conf' && isObject(conf.ipam) && conf.ipam.type !== POD_IPAM_TYPE) {
       issues.errors.push(new ConfigError('ipam.type', `is ${JSON.stringify(conf.ipam.type)}, not "${POD_IPAM_TYPE}": this config does not use pod-ipam`));
     }

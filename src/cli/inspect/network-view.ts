@@ -59,7 +59,7 @@ export async function inspectNetwork(dataDir: string, name: string): Promise<Net
     const reservations = state.reservations().sort((a, b) => compareIP(a.ip, b.ip));
     const record = readNetworkRecord(stateDir);
     const warnings: string[] = [];
-    const modeView = record ? MODE_VIEWS[record.mode]?.(stateDir, reservations) : undefined;
+    const modeView = record ? (Object.hasOwn(MODE_VIEWS, record.mode) ? MODE_VIEWS[record.mode] : undefined)?.(stateDir, reservations) : undefined;
     const ranges = (record?.rangeSets ?? []).flatMap((set, index) => set.map((range) => rangeView(index, range, reservations, record!.exclude, modeView?.rangeLabels.get(formatCidr(range.subnet)))));
     if (!record) warnings.push('ranges unknown: they are recorded at the next ADD on this network');
     warnings.push(...(modeView?.warnings ?? []), ...capacityWarnings(ranges));

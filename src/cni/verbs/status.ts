@@ -19,8 +19,8 @@ const NOTHING_RESERVED: AllocationView = { ownerOf: () => undefined, lastReserve
 export async function status(req: CniRequest): Promise<undefined> {
   const mode = (await loadMode(req.common.mode))(req.conf.ipam, modeContext(req));
   try {
-    await mode.refresh?.(); // STATUS reads the remote source afresh (kubernetes: the Node)
-    const sets = await mode.rangeSets();
+    // Read-only: no claim, no cache write, the remote source read only when a cache expired.
+    const sets = await (mode.statusRangeSets ? mode.statusRangeSets() : mode.rangeSets());
     for (const warning of mode.warnings?.() ?? []) req.logger.warn(warning);
     checkWritable(networkDir(req.common.dataDir, req.conf.name));
     const view = findNetwork(storeOptions(req)) ?? NOTHING_RESERVED;
@@ -28,8 +28,8 @@ export async function status(req: CniRequest): Promise<undefined> {
       try {
         allocate({ attachment: PROBE_ATTACHMENT, rangeSets: [sets[index]!], requested: [], exclude: req.common.exclude }, view);
       } catch (e) {
-        const grown = e instanceof RangeExhaustedError && mode.grow ? await mode.grow(index, sets[index]!) : undefined;
-        if (!grown) throw e;
+        const growable = e instanceof RangeExhaustedError && mode.couldGrow ? await mode.couldGrow(index) : false;
+        if (!growable) throw e;
       }
     }
   } catch (e) {

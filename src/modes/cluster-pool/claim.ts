@@ -36,17 +36,7 @@ export function ownedBy(claims: readonly BlockOwner[], node: string, grid: Block
  * @throws PoolExhaustedError when every block is owned; TryAgainError after too many lost races.
  */
 export async function claimFreeBlock(store: ClusterStore, grid: BlockGrid, node: string, claims: readonly BlockOwner[]): Promise<Cidr> {
-  const taken = new Set<bigint>();
-  // Claims not on this grid (made under another mask, or overlapping from elsewhere) still
-  // make the blocks they overlap unusable.
-  const foreign: Cidr[] = [];
-  for (const c of claims) {
-    const parsed = parseCidr(c.block);
-    if (!parsed || parsed.cidr.family !== grid.pools.family) continue;
-    const index = grid.indexOf(parsed.cidr);
-    if (index !== undefined) taken.add(index);
-    else if (grid.pools.pools.some((p) => cidrsOverlap(p, parsed.cidr))) foreign.push(parsed.cidr);
-  }
+  const { taken, foreign } = takenBlocks(grid, claims);
   const start = await grid.startIndex(node);
   let lost = 0;
   for (let step = 0n; step < grid.total && BigInt(taken.size) < grid.total; step++) {
@@ -65,3 +55,37 @@ export async function claimFreeBlock(store: ClusterStore, grid: BlockGrid, node:
   );
 }
 
+
+/** The grid's blocks the claims take: by index, and claims off the grid that overlap it. */
+function takenBlocks(grid: BlockGrid, claims: readonly BlockOwner[]): { taken: Set<bigint>; foreign: Cidr[] } {
+  const taken = new Set<bigint>();
+  // Claims not on this grid (made under another mask, or overlapping from elsewhere) still
+  // make the blocks they overlap unusable.
+  const foreign: Cidr[] = [];
+  for (const c of claims) {
+    const parsed = parseCidr(c.block);
+    if (!parsed || parsed.cidr.family !== grid.pools.family) continue;
+    const index = grid.indexOf(parsed.cidr);
+    if (index !== undefined) taken.add(index);
+    else if (grid.pools.pools.some((p) => cidrsOverlap(p, parsed.cidr))) foreign.push(parsed.cidr);
+  }
+  return { taken, foreign };
+}
+
+/**
+ * Whether claimFreeBlock could find a block, without claiming (STATUS). Only the first
+ * taken + overlapped + 1 indices can all be unusable, so the scan is bounded by the claims,
+ * never by the pool's size.
+ */
+export function hasFreeBlock(grid: BlockGrid, claims: readonly BlockOwner[]): boolean {
+  const { taken, foreign } = takenBlocks(grid, claims);
+  const blockBits = BigInt(grid.pools.mask);
+  const overlapped = foreign.reduce((sum, f) => sum + (BigInt(f.prefix) < blockBits ? 1n << (blockBits - BigInt(f.prefix)) : 1n), 0n);
+  const bound = BigInt(taken.size) + overlapped + 1n;
+  for (let index = 0n; index < grid.total && index < bound; index++) {
+    if (taken.has(index)) continue;
+    const block = grid.blockAt(index);
+    if (!foreign.some((f) => cidrsOverlap(f, block))) return true;
+  }
+  return false;
+}

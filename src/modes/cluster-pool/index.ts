@@ -10,7 +10,7 @@
  * cannot reach the store only warns, so an etcd outage does not stop pods on nodes that
  * already own their blocks.
  */
-import { ConfigError, NotAvailableError, PodIpamError } from '../../core/errors';
+import { ConfigError, NotAvailableError, PodIpamError, PoolExhaustedError } from '../../core/errors';
 import { formatCidr } from '../../core/ip';
 import type { Cidr, Family } from '../../core/ip';
 import { canonicalizeRange } from '../../core/range';
@@ -22,7 +22,7 @@ import { HEARTBEAT_TTL_SECONDS, parseClusterPoolConfig } from './config';
 import type { ClusterPoolConfig } from './config';
 import { readLocalBlocks, writeLocalBlocks } from './local-blocks';
 import type { LocalBlocks } from './local-blocks';
-import { claimFreeBlock, ownedBy, storeOwner } from './claim';
+import { claimFreeBlock, hasFreeBlock, ownedBy, storeOwner } from './claim';
 import { lostWarnings, mismatchWarnings } from './mismatch';
 import { checkAgainstStore } from './store-check';
 
@@ -79,13 +79,36 @@ class ClusterPoolMode implements IpamMode {
   }
 
   /**
-   * STATUS: compare with the store when the last check is older than storeCheckSeconds,
-   * then fail (code 50) while a block this node served belongs to another node.
+   * STATUS, read-only: the blocks this node serves (a family with none is an empty set,
+   * for couldGrow to judge). No store check, no claim, no heartbeat: those happen on ADD.
+   * Fails (code 50) while a block this node served belongs to another node.
    */
-  async refresh(): Promise<void> {
-    if (this.#load().blocks.length > 0 && this.#checkDue()) await this.#withStore(true, async () => undefined);
+  async statusRangeSets(): Promise<RangeSet[]> {
     const lost = this.#load().lost ?? [];
     if (lost.length > 0) throw new NotAvailableError(lostWarnings(lost, this.#config.nodeName).join('; '));
+    return this.#grids.map((grid) => this.#rangeSet(grid.pools.family));
+  }
+
+  /**
+   * STATUS: whether a block could be claimed for family `index`: below maxBlocksPerNode and
+   * the store lists a free one (read only).
+   * @throws PoolExhaustedError when the store has no free block (STATUS says so, code 50)
+   */
+  async couldGrow(index: number): Promise<boolean> {
+    const grid = this.#grids[index];
+    if (!grid) return false;
+    const local = this.#load();
+    if (local.blocks.filter((b) => b.family === grid.pools.family).length >= this.#config.maxBlocksPerNode) return false;
+    const { openClusterStore } = await import('../../store/cluster/cluster-store');
+    const store = await openClusterStore(this.#config.store);
+    try {
+      const claims = await store.list();
+      const known = [...local.blocks.map(formatCidr), ...(local.lost ?? []).map((l) => l.block)].map((block) => ({ block, node: this.#owner }));
+      if (hasFreeBlock(grid, [...claims, ...known])) return true;
+      throw new PoolExhaustedError(`cluster pool exhausted: every block of ${grid.describe()} is owned by a node`, 'free the blocks of removed nodes with "pod-ipam blocks release --node NAME", or add a pool to the list');
+    } finally {
+      await store.close();
+    }
   }
 
   warnings(): string[] {

@@ -45,12 +45,13 @@ class KubernetesMode implements IpamMode {
   }
 
   /**
-   * STATUS: read the Node now, whatever the cache's age. Throws only when an ADD could
-   * not be served (no usable cache and the server cannot be read).
+   * STATUS: the cached CIDRs while the cache is fresh (no API call); an expired cache is
+   * refreshed from the API but not written (STATUS writes nothing: the next ADD writes it).
+   * Throws only when an ADD could not be served (no usable cache and the server cannot be read).
    */
-  async refresh(): Promise<void> {
-    this.#cidrs = this.#load(true);
-    await this.#cidrs;
+  async statusRangeSets(): Promise<RangeSet[]> {
+    this.#cidrs = this.#load(false, false);
+    return this.rangeSets();
   }
 
   async requestedAddresses(): Promise<string[]> {
@@ -85,7 +86,7 @@ class KubernetesMode implements IpamMode {
     return this.#cidrs;
   }
 
-  async #load(force: boolean): Promise<readonly string[]> {
+  async #load(force: boolean, write = true): Promise<readonly string[]> {
     const { nodeName, cacheMs } = this.#config;
     const cache = readCache(this.#ctx.stateDir, this.#ctx.warn);
     const usable = cache?.node === nodeName ? cache : undefined;
@@ -104,7 +105,8 @@ class KubernetesMode implements IpamMode {
       this.#notes.push(note);
       return usable.podCIDRs;
     }
-    writeCache(this.#ctx.stateDir, this.#reconcile(usable, fresh));
+    const next = this.#reconcile(usable, fresh);
+    if (write) writeCache(this.#ctx.stateDir, next);
     return fresh;
   }
 

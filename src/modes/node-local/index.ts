@@ -2,12 +2,12 @@
  * node-local: the node's ranges are given in the config, exactly as the reference
  * host-local plugin reads them: `ranges` (a list of range sets), the legacy single range
  * at the top of `ipam` (prepended, as host-local does), and `runtimeConfig.ipRanges`,
- * which replaces the configured ranges when the runtime passes it.
+ * which host-local prepends to the configured ranges (LoadIPAMConfig), so we do too.
  */
 import { ConfigError } from '../../core/errors';
 import { attempt, report } from '../../core/config-issues';
 import type { ConfigIssues } from '../../core/config-issues';
-import { canonicalizePlaced, canonicalizeRangeSets, checkRangeSets, unplace } from '../../core/range-set';
+import { canonicalizePlaced, checkRangeSets, unplace } from '../../core/range-set';
 import type { PlacedRange, RangeSet } from '../../core/range-set';
 import { canonicalizeRange } from '../../core/range';
 import type { RawRange } from '../../core/range';
@@ -23,11 +23,11 @@ export const createNodeLocalMode: ModeFactory = (ipam, ctx): IpamMode => {
  * @throws ConfigError with the JSON path of the bad field.
  */
 export function nodeLocalRangeSets(ipam: Readonly<Record<string, unknown>>, runtimeConfig: Readonly<Record<string, unknown>>, issues?: ConfigIssues): RangeSet[] {
-  const runtimeRanges = runtimeConfig.ipRanges;
-  if (Array.isArray(runtimeRanges) && runtimeRanges.length > 0) {
-    return canonicalizeRangeSets(runtimeRanges as RawRange[][], 'runtimeConfig.ipRanges', issues);
+  let runtimeRanges = runtimeConfig.ipRanges ?? [];
+  if (!Array.isArray(runtimeRanges)) {
+    report(issues, new ConfigError('runtimeConfig.ipRanges', 'must be a list of range sets'));
+    runtimeRanges = [];
   }
-  if (runtimeRanges !== undefined && !Array.isArray(runtimeRanges)) report(issues, new ConfigError('runtimeConfig.ipRanges', 'must be a list of range sets'));
   let configured = ipam.ranges ?? [];
   if (!Array.isArray(configured)) {
     report(issues, new ConfigError('ipam.ranges', 'must be a list of range sets, e.g. [[{"subnet": "10.1.2.0/24"}]]'));
@@ -37,7 +37,8 @@ export function nodeLocalRangeSets(ipam: Readonly<Record<string, unknown>>, runt
     report(issues, new ConfigError('ipam.subnet', 'is required when rangeStart, rangeEnd or gateway is set at the top of ipam'));
   }
   const legacy: PlacedRange[][] = ipam.subnet === undefined ? [] : attempt(issues, () => [[{ range: canonicalizeRange(ipam, 'ipam'), where: 'ipam' }]], []);
-  const placed = [...legacy, ...canonicalizePlaced(configured as RawRange[][], 'ipam.ranges', issues)];
+  const fromRuntime = canonicalizePlaced(runtimeRanges as RawRange[][], 'runtimeConfig.ipRanges', issues);
+  const placed = [...fromRuntime, ...legacy, ...canonicalizePlaced(configured as RawRange[][], 'ipam.ranges', issues)];
   if (placed.length === 0 && (ipam.subnet === undefined || !issues)) {
     report(issues, new ConfigError('ipam.ranges', 'no ranges configured: set ipam.ranges (e.g. [[{"subnet": "10.1.2.0/24"}]]) or ipam.subnet'));
   }

@@ -165,6 +165,7 @@ export class EtcdGatewayClient {
   async #call(path: string, body: unknown): Promise<Record<string, unknown>> {
     const payload = JSON.stringify(body);
     const failures: string[] = [];
+    let handshakes = 0;
     const n = this.#endpoints.length;
     for (let i = 0; i < n; i++) {
       const index = (this.#preferred + i) % n;
@@ -176,6 +177,15 @@ export class EtcdGatewayClient {
       }
       if (outcome.kind === 'fatal') throw new ClusterStoreError(`etcd at ${endpoint.origin} refused ${path}: ${outcome.reason}`);
       failures.push(`${endpoint.origin}: ${outcome.reason}`);
+      if (outcome.kind === 'tls') handshakes++;
+    }
+    // Every endpoint refused the handshake (or presented a certificate we refuse): a retry
+    // would meet the same certificates, so this is the store refusing us (107), not an outage (11).
+    if (handshakes === n) {
+      throw new ClusterStoreError(
+        `the TLS handshake with etcd failed (${failures[0] ?? ''}${n > 1 ? `, and ${n - 1} more endpoint(s)` : ''}); check ipam.clusterStore.tls: the CA that signed etcd's certificate, and a client certificate and key etcd accepts`,
+        failures.join('; '),
+      );
     }
     throw new TryAgainError(
       `the etcd cluster store is unreachable (${failures[0] ?? ''}${n > 1 ? `, and ${n - 1} more endpoint(s)` : ''}); retry once etcd is up`,
@@ -201,7 +211,7 @@ export class EtcdGatewayClient {
         resolve(o);
       };
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.#timeoutMs} ms`)));
-      req.on('error', (e) => done({ kind: 'retry', reason: describeNetError(e) }));
+      req.on('error', (e) => done({ kind: isHandshakeRefusal(e) ? 'tls' : 'retry', reason: describeNetError(e) }));
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -219,7 +229,17 @@ export class EtcdGatewayClient {
   }
 }
 
-type Outcome = { kind: 'ok'; body: Record<string, unknown> } | { kind: 'retry' | 'fatal'; reason: string };
+type Outcome = { kind: 'ok'; body: Record<string, unknown> } | { kind: 'retry' | 'fatal' | 'tls'; reason: string };
+
+/**
+ * A TLS alert from the server (our client certificate refused: ERR_SSL_..._ALERT_...) or
+ * the server's certificate refused by us (UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED,
+ * ERR_TLS_CERT_ALTNAME_INVALID, ...), as Node.js and Bun name them.
+ */
+function isHandshakeRefusal(e: Error): boolean {
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  return /^ERR_SSL_.*ALERT|^ERR_TLS_CERT|CERT|SIGNATURE|SELF_SIGNED|^UNABLE_TO_/.test(code);
+}
 
 // gRPC status codes the gateway reports that mean "this member cannot answer now":
 // 4 DEADLINE_EXCEEDED, 8 RESOURCE_EXHAUSTED, 10 ABORTED, 13 INTERNAL, 14 UNAVAILABLE.
@@ -241,7 +261,9 @@ function classify(status: number, text: string): Outcome {
 
 function describeNetError(e: Error): string {
   const code = (e as NodeJS.ErrnoException).code;
-  return code ? `${code} ${e.message}` : e.message;
+  // OpenSSL's messages end in a newline: one line, so the CNI message stays one line.
+  const message = e.message.replace(/\s+/g, ' ').trim();
+  return code ? `${code} ${message}` : message;
 }
 
 function parseEndpoint(text: string): URL {

@@ -72,7 +72,7 @@ test('a due store check that cannot use the store only warns: the node keeps ser
   expect(warnings.join('\n')).toMatch(/could not compare this node's blocks with the cluster store .*not valid JSON/);
 });
 
-test('a due store check finds the block given to another node: not served, a new block instead, refresh() fails naming it', async () => {
+test('a due store check finds the block given to another node: not served, a new block instead, statusRangeSets() fails naming it', async () => {
   const [[first]] = subnets(await node('a', { clusterPoolIPv4PodCIDRList: ['10.0.0.0/23'] }).rangeSets()) as [[string]];
   const store = await openClusterStore({ type: 'file', path: storeDir() });
   await store.release(first, 'a/net');
@@ -82,7 +82,7 @@ test('a due store check finds the block given to another node: not served, a new
   const [[second]] = subnets(await mode.rangeSets()) as [[string]];
   expect(second).not.toBe(first);
   expect(warnings.join('\n')).toContain(`gives block ${first} to b/net`);
-  await expect(mode.refresh!()).rejects.toThrow(`block ${first} belongs to b/net`);
+  await expect(mode.statusRangeSets!()).rejects.toThrow(`block ${first} belongs to b/net`);
   expect(mode.warnings!().join('\n')).toContain(`block ${first} belongs to b/net`);
 });
 
@@ -171,4 +171,25 @@ test('large pools: the claim probes, it does not scan', async () => {
   expect(sets[1]![0]!.subnet.prefix).toBe(120);
   expect(blocks[formatCidr(sets[0]![0]!.subnet)]).toBeUndefined();
   expect((await store.list()).length).toBe(1002);
+});
+
+test('STATUS (statusRangeSets, couldGrow) claims nothing and writes nothing, in the store or locally', async () => {
+  const mode = node('a', { storeCheckSeconds: 0 });
+  const listing = () => (fs.existsSync(tmp) ? fs.readdirSync(tmp, { recursive: true }).map(String).sort() : []);
+  const before = listing();
+  const stamp = () => Object.fromEntries(listing().map((f) => [f, fs.statSync(path.join(tmp, f)).mtimeMs]));
+  const stamped = stamp();
+  expect(await mode.statusRangeSets!()).toEqual([[]]); // no block yet: an empty set
+  expect(await mode.couldGrow!(0)).toBe(true); // the store has a free block
+  expect(await owners()).toEqual({});
+  expect(listing()).toEqual(before);
+  expect(stamp()).toEqual(stamped);
+});
+
+test('STATUS on a full pool says so without claiming', async () => {
+  const ipam = { clusterPoolIPv4PodCIDRList: ['10.0.0.0/24'], clusterPoolIPv4MaskSize: 25 }; // two blocks
+  await node('a', ipam).rangeSets();
+  await node('b', ipam).rangeSets();
+  await expect(node('c', ipam).couldGrow!(0)).rejects.toThrow(PoolExhaustedError);
+  expect(Object.values(await owners()).sort()).toEqual(['a/net', 'b/net']);
 });

@@ -113,6 +113,29 @@ test('pool exhaustion: code 106 naming pool and mask; STATUS code 50', async () 
   expect(status.json.code).toBe(50);
 });
 
+test.each(['file', 'etcd'] as const)('STATUS changes nothing (%s store): no block claimed on a new node, no check written on a due one', async (kind) => {
+  const { store, config } = cluster(kind);
+  const listed = async () => {
+    const s = await openClusterStore(config);
+    try {
+      return (await s.list()).map((o) => `${o.block} ${o.node}`).sort();
+    } finally {
+      await s.close();
+    }
+  };
+  const status = await runPlugin({ command: 'STATUS', stdin: conf('fresh', store) });
+  expect(status.code).toBe(0); // an ADD could be served: the pool has a free block
+  expect(await listed()).toEqual([]);
+  expect(fs.existsSync(path.join(nodeDir(String(store['path'] ?? store['prefix']), 'fresh'), 'podnet', 'cluster-pool.json'))).toBe(false);
+  blockOf(await add('a', store, 'c1', { storeCheckSeconds: 0 }));
+  const owned = await listed();
+  const record = path.join(nodeDir(String(store['path'] ?? store['prefix']), 'a'), 'podnet', 'cluster-pool.json');
+  const before = fs.readFileSync(record, 'utf8');
+  expect((await runPlugin({ command: 'STATUS', stdin: conf('a', store, { storeCheckSeconds: 0 }) })).code).toBe(0);
+  expect(fs.readFileSync(record, 'utf8')).toBe(before);
+  expect(await listed()).toEqual(owned);
+});
+
 test('maxBlocksPerNode 2: a full node claims a second block, then the range is exhausted', async () => {
   const { store, config } = cluster('file');
   // A /30 block holds one pod besides network, gateway and broadcast.
@@ -195,7 +218,8 @@ test('etcd with TLS client certificates: nodes claim distinct blocks', async () 
     expect(new Set(blocks).size).toBe(5);
     expect((await owners(config)).size).toBe(5);
     const noCert = await add('t5', { ...store, tls: { ca: tlsEtcd.clientTls!.ca } });
-    expect(noCert.json.code).toBe(11);
+    expect(noCert.json.code).toBe(107); // a retry meets the same certificates: not code 11
+    expect(noCert.json.msg).toMatch(/TLS handshake with etcd failed/);
   } finally {
     await tlsEtcd.stop();
   }

@@ -100,6 +100,16 @@ test('a malformed kubeconfig is code 7 with the line, not a stack trace', async 
   expect(out.stdout).not.toMatch(/\n\s+at /);
 });
 
+test('a retried ADD with a one-family annotation on a dual-stack node keeps the other family (issue 11)', async () => {
+  fx.server.setNode('node-a', ['10.244.1.0/24', 'fd00:10:244:1::/64']);
+  fx.server.setPod('default', 'web-9', { 'ipam.kubernetes.io/address': '10.244.1.50' });
+  const options = { ipam: { podAnnotations: true }, cniArgs: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-9' };
+  const first = addresses(await call('ADD', 'c1', options));
+  expect(first).toEqual(['10.244.1.50/24 gw 10.244.1.1', 'fd00:10:244:1::2/64 gw fd00:10:244:1::1']);
+  for (let i = 0; i < 2; i++) expect(addresses(await call('ADD', 'c1', options))).toEqual(first);
+  expect(addresses(await call('ADD', 'c2'))).toEqual(['10.244.1.51/24 gw 10.244.1.1', 'fd00:10:244:1::3/64 gw fd00:10:244:1::1']);
+});
+
 test('the pod annotation picks the address; it comes back on DEL; held elsewhere is refused', async () => {
   const args = (name: string): string => `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`;
   fx.server.setPod('default', 'web-0', { 'ipam.kubernetes.io/address': '10.244.1.77' });
@@ -130,14 +140,17 @@ test('after a CIDR change: new addresses from the new CIDR, the old reservation 
   expect((await call('DEL', 'c1')).code).toBe(0);
 });
 
-test('STATUS re-reads the Node even with a warm cache, and sees a node that lost its podCIDRs', async () => {
+test('STATUS makes no API call and writes nothing while the cache is fresh; an expired cache is read, not written', async () => {
   expect((await call('ADD', 'c1')).code).toBe(0);
   expect(fx.server.count()).toBe(1);
-  expect((await call('STATUS', '')).code).toBe(0);
+  const netDir = path.join(dataDir, 'k8snet');
+  const snapshot = () => fs.readdirSync(netDir).sort().map((f) => [f, fs.statSync(path.join(netDir, f)).mtimeMs, fs.statSync(path.join(netDir, f)).isFile() ? fs.readFileSync(path.join(netDir, f), 'utf8') : '']);
+  const before = snapshot();
+  for (let i = 0; i < 3; i++) expect((await call('STATUS', '')).code).toBe(0);
+  expect(fx.server.count()).toBe(1);
+  expect(snapshot()).toEqual(before);
+  const expired = { podCIDRCacheSeconds: 0 };
+  expect((await call('STATUS', '', { ipam: expired })).code).toBe(0);
   expect(fx.server.count()).toBe(2);
-  fx.server.setNode('node-a', ['10.244.9.0/24']);
-  expect((await call('STATUS', '')).code).toBe(0);
-  // The refreshed cache is what the next ADD uses, without another request.
-  expect(addresses(await call('ADD', 'c2'))).toEqual(['10.244.9.2/24 gw 10.244.9.1']);
-  expect(fx.server.count()).toBe(3);
+  expect(snapshot()).toEqual(before);
 });

@@ -162,15 +162,16 @@ describe('EtcdGatewayClient (TLS with client certificates)', () => {
     }
   });
 
-  test('without a client certificate, or without the CA, it fails and says why', async () => {
+  test('without a client certificate, or without the CA, the handshake fails: the store refused us (107), not an outage (11)', async () => {
     const tls = etcd.clientTls!;
     const noCert = new EtcdGatewayClient({ endpoints: [etcd.endpoint], tls: { ca: fs.readFileSync(tls.ca) }, timeoutMs: 2000 });
     const noCa = new EtcdGatewayClient({ endpoints: [etcd.endpoint], tls: { cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key) }, timeoutMs: 2000 });
     try {
       const e1 = await noCert.get('/tls/k').catch((e: unknown) => e);
-      expect(e1).toBeInstanceOf(TryAgainError);
+      expect(e1).toBeInstanceOf(ClusterStoreError);
+      expect((e1 as Error).message).toMatch(/TLS handshake with etcd failed .*check ipam\.clusterStore\.tls/);
       const e2 = await noCa.get('/tls/k').catch((e: unknown) => e);
-      expect(e2).toBeInstanceOf(TryAgainError);
+      expect(e2).toBeInstanceOf(ClusterStoreError);
       expect((e2 as Error).message).toMatch(/certificate|CERT/i);
     } finally {
       noCert.close();
