@@ -7,6 +7,8 @@
  * when DeleteOptions.preconditions do not match). Kubernetes' garbage collector is not
  * simulated by a timer: a test calls `deleteNode`, which removes the Node and, at once,
  * every object whose ownerReferences name its uid. `deny` makes a verb answer 403.
+ * With `everyNodeExists`, any Node name not deleted here answers (uid "uid-<name>"), so
+ * suites with many simulated nodes need not create each one.
  */
 import { status } from './fake-kube-apiserver';
 import type { ExtraRouteCall, FakeKubeApiServer } from './fake-kube-apiserver';
@@ -18,15 +20,25 @@ const ROUTE = /^\/apis\/pod-ipam\.io\/v1\/(ipamblockclaims|ipamheartbeats)(?:\/(
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 export class FakeKubeClaims {
-  readonly #objects: Record<Resource, Map<string, Obj>> = { ipamblockclaims: new Map(), ipamheartbeats: new Map() };
+  #objects: Record<Resource, Map<string, Obj>> = { ipamblockclaims: new Map(), ipamheartbeats: new Map() };
   readonly #denied = new Set<string>();
   readonly #server: FakeKubeApiServer;
+  readonly #everyNodeExists: boolean;
+  readonly #goneNodes = new Set<string>();
   #version = 0;
   #uid = 0;
 
-  constructor(server: FakeKubeApiServer) {
+  constructor(server: FakeKubeApiServer, options: { everyNodeExists?: boolean } = {}) {
     this.#server = server;
-    server.addRoute((call) => this.#route(call));
+    this.#everyNodeExists = options.everyNodeExists ?? false;
+    server.addRoute((call) => this.#nodeRoute(call) ?? this.#route(call));
+  }
+
+  /** Removes every object (a fresh cluster on the same stand-in). */
+  clear(): void {
+    for (const map of Object.values(this.#objects)) map.clear();
+    this.#goneNodes.clear();
+    this.#denied.clear();
   }
 
   /** Makes `verb` ("create", "get", "list", "update", "delete") on `resource` answer 403 (undo with allow). */
@@ -38,9 +50,21 @@ export class FakeKubeClaims {
     this.#denied.clear();
   }
 
+  /** A copy of every object, for `restore` (what an etcd snapshot under the API server holds). */
+  snapshot(): string {
+    return JSON.stringify(Object.fromEntries(Object.entries(this.#objects).map(([r, m]) => [r, [...m.entries()]])));
+  }
+
+  /** Puts every object back as the snapshot had it (an etcd restore under the API server); resourceVersions keep growing. */
+  restore(snapshot: string): void {
+    const data = JSON.parse(snapshot) as Record<Resource, [string, Obj][]>;
+    for (const r of RESOURCES) this.#objects[r] = new Map(data[r]);
+  }
+
   /** The Node is deleted and the garbage collector deletes what it owned. */
   deleteNode(name: string): number {
     this.#server.deleteNode(name);
+    this.#goneNodes.add(name);
     let removed = 0;
     for (const map of Object.values(this.#objects)) {
       for (const [key, o] of map) {
@@ -65,6 +89,14 @@ export class FakeKubeClaims {
   /** Requests to these resources (the stand-in's own log, filtered). */
   requests(): number {
     return this.#server.requests.filter((r) => r.path.startsWith('/apis/pod-ipam.io/')).length;
+  }
+
+  #nodeRoute(call: ExtraRouteCall): { code: number; body: unknown } | undefined {
+    const m = /^\/api\/v1\/nodes\/([^/]+)$/.exec(call.path);
+    if (!this.#everyNodeExists || !m || call.method !== 'GET') return undefined;
+    const name = decodeURIComponent(m[1]!);
+    if (this.#goneNodes.has(name)) return undefined;
+    return { code: 200, body: { kind: 'Node', apiVersion: 'v1', metadata: { name, uid: `uid-${name}`, resourceVersion: '1' }, spec: {} } };
   }
 
   #route(call: ExtraRouteCall): { code: number; body: unknown } | undefined {
@@ -118,4 +150,31 @@ export class FakeKubeClaims {
     }
     return { code: 405, body: status(405, 'MethodNotAllowed', `${call.method} is not supported on ${call.path}`) };
   }
+}
+
+/** The stand-in API server with these resources, and a kubeconfig (token, the test CA) for the plugin to reach it. */
+export interface KubeStoreBackend {
+  readonly fx: import('../modes/kubernetes/kube-fixture').KubeFixture;
+  readonly claims: FakeKubeClaims;
+  readonly kubeconfig: string;
+  /** The `clusterStore` object of a node's config. */
+  store(extra?: Record<string, unknown>): Record<string, unknown>;
+  /** The same, as openClusterStore takes it. */
+  config(): import('../../src/store/cluster/cluster-store').ClusterStoreConfig;
+  close(): Promise<void>;
+}
+
+export async function startKubeStoreBackend(): Promise<KubeStoreBackend> {
+  const { startKubeFixture, TOKEN } = await import('../modes/kubernetes/kube-fixture');
+  const fx = await startKubeFixture();
+  const claims = new FakeKubeClaims(fx.server, { everyNodeExists: true });
+  const kubeconfig = fx.kubeconfig({ token: TOKEN });
+  return {
+    fx,
+    claims,
+    kubeconfig,
+    store: (extra = {}) => ({ type: 'kubernetes', kubeconfig, timeoutSeconds: 10, ...extra }),
+    config: () => ({ type: 'kubernetes', kubeconfig, timeoutMs: 10000, env: {} }),
+    close: () => fx.close(),
+  };
 }
