@@ -57,7 +57,7 @@ export async function openKubernetesClusterStore(config: KubernetesStoreConfig):
       conn = kubeconfigConnection(config.kubeconfig, { env: config.env, timeoutMs: config.timeoutMs });
     }
   } catch (e) {
-    if (e instanceof ConfigError) throw new ConfigError('ipam.clusterStore.kubeconfig', e.message.replace(/^ipam(\.kubeconfig)?: /, ''), e.details);
+    if (e instanceof ConfigError) throw new ConfigError('ipam.clusterStore.kubeconfig', e.message.replace(/^ipam(\.kubeconfig)?:? ?/, ''), e.details);
     throw e;
   }
   return new KubernetesClusterStore(conn, config.timeoutMs);
