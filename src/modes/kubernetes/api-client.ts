@@ -33,7 +33,7 @@ export interface GetOptions {
 
 /**
  * A request other than a plain GET: its method and JSON body. Every method the client
- * sends appears here as `method: 'X'` (the RBAC test reads them from this file).
+ * sends is spelled out in this type (the RBAC test reads the methods from this file).
  */
 export type Verb = { method: 'GET' } | { method: 'POST'; body: unknown } | { method: 'PUT'; body: unknown } | { method: 'DELETE'; body?: unknown };
 

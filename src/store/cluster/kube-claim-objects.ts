@@ -17,8 +17,11 @@ import type { BlockOwner } from './cluster-store';
 export const GROUP = 'pod-ipam.io';
 export const VERSION = 'v1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
+// Written out whole (no shared prefix): the RBAC test finds the API paths in the code by scanning for them.
 export const CLAIMS_PATH = '/apis/pod-ipam.io/v1/ipamblockclaims';
+export const claimPath = (name: string): string => `/apis/pod-ipam.io/v1/ipamblockclaims/${encodeURIComponent(name)}`;
 export const HEARTBEATS_PATH = '/apis/pod-ipam.io/v1/ipamheartbeats';
+export const heartbeatPath = (name: string): string => `/apis/pod-ipam.io/v1/ipamheartbeats/${encodeURIComponent(name)}`;
 
 /**
  * "10.0.3.0/24" -> "v4-10.0.3.0-24", "fd00::100/120" -> "v6-fd00--100-120": a valid

@@ -37,7 +37,7 @@ import type { Connection } from '../../modes/kubernetes/connection';
 import { parseBlock } from './block-keys';
 import { validHeartbeat } from './cluster-store';
 import type { BlockOwner, ClaimResult, ClusterStore, KubernetesStoreConfig } from './cluster-store';
-import { CLAIMS_PATH, HEARTBEATS_PATH, claimName, claimedBefore, claimObject, deleteExactly, heartbeatName, heartbeatObject, heartbeatText, readClaim, splitOwner } from './kube-claim-objects';
+import { CLAIMS_PATH, HEARTBEATS_PATH, claimName, claimPath, claimedBefore, heartbeatPath, claimObject, deleteExactly, heartbeatName, heartbeatObject, heartbeatText, readClaim, splitOwner } from './kube-claim-objects';
 import type { NodeRef, StoredClaim } from './kube-claim-objects';
 
 const MANIFEST = 'conf-examples/deploy-cluster-pool.yaml';
@@ -146,33 +146,33 @@ class KubernetesClusterStore implements ClusterStore {
     const at = new Date();
     const until = new Date(at.getTime() + ttlSeconds * 1000);
     const name = heartbeatName(owner);
-    const current = await this.#request({ method: 'GET' }, `${HEARTBEATS_PATH}/${name}`, 'get on ipamheartbeats.pod-ipam.io');
+    const current = await this.#request({ method: 'GET' }, heartbeatPath(name), 'get on ipamheartbeats.pod-ipam.io');
     if (current.status !== 200) {
       const made = await this.#request({ method: 'POST', body: heartbeatObject(owner, node, at, until) }, HEARTBEATS_PATH, 'create on ipamheartbeats.pod-ipam.io');
       if (made.status === 200) return;
     }
-    const again = current.status === 200 ? current : await this.#request({ method: 'GET' }, `${HEARTBEATS_PATH}/${name}`, 'get on ipamheartbeats.pod-ipam.io');
+    const again = current.status === 200 ? current : await this.#request({ method: 'GET' }, heartbeatPath(name), 'get on ipamheartbeats.pod-ipam.io');
     if (again.status !== 200) return; // deleted meanwhile (its Node went): nothing to refresh
     const version = (again.body['metadata'] as { resourceVersion?: unknown } | undefined)?.resourceVersion;
     // A 409 here means another call of the same node wrote it just now: fresh enough.
-    await this.#request({ method: 'PUT', body: heartbeatObject(owner, node, at, until, typeof version === 'string' ? version : undefined) }, `${HEARTBEATS_PATH}/${name}`, 'update on ipamheartbeats.pod-ipam.io');
+    await this.#request({ method: 'PUT', body: heartbeatObject(owner, node, at, until, typeof version === 'string' ? version : undefined) }, heartbeatPath(name), 'update on ipamheartbeats.pod-ipam.io');
   }
 
   async lastHeartbeat(owner: string): Promise<string | undefined> {
-    const reply = await this.#request({ method: 'GET' }, `${HEARTBEATS_PATH}/${heartbeatName(owner)}`, 'get on ipamheartbeats.pod-ipam.io');
+    const reply = await this.#request({ method: 'GET' }, heartbeatPath(heartbeatName(owner)), 'get on ipamheartbeats.pod-ipam.io');
     return reply.status === 200 ? validHeartbeat(heartbeatText(reply.body)) : undefined;
   }
 
   async close(): Promise<void> {}
 
   async #get(name: string): Promise<StoredClaim | undefined> {
-    const reply = await this.#request({ method: 'GET' }, `${CLAIMS_PATH}/${name}`, 'get on ipamblockclaims.pod-ipam.io');
+    const reply = await this.#request({ method: 'GET' }, claimPath(name), 'get on ipamblockclaims.pod-ipam.io');
     return reply.status === 200 ? readClaim(reply.body) : undefined;
   }
 
   /** @returns true when this exact object was deleted; false when it is gone or was replaced (409). */
   async #delete(name: string, uid: string, resourceVersion?: string): Promise<boolean> {
-    const reply = await this.#request({ method: 'DELETE', body: deleteExactly(uid, resourceVersion) }, `${CLAIMS_PATH}/${name}`, 'delete on ipamblockclaims.pod-ipam.io');
+    const reply = await this.#request({ method: 'DELETE', body: deleteExactly(uid, resourceVersion) }, claimPath(name), 'delete on ipamblockclaims.pod-ipam.io');
     return reply.status === 200;
   }
 
