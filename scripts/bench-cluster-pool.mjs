@@ -2,8 +2,8 @@
 // cluster-pool: 200 simulated nodes claim their first block at once from a real etcd
 // (Debian's etcd-server, started by test/helpers/etcd-server.ts on loopback ports), and
 // (--store kubernetes or both, the default) from the kubernetes store against the tests'
-// stand-in API server (scripts/lib/fake-kube-api.mjs; in this process, one event loop;
-// not a real kube-apiserver).
+// stand-in API server (scripts/lib/fake-kube-api.mjs, in a node process of its own, a
+// fresh one per round; not a real kube-apiserver).
 // Each node is one plugin process doing its first ADD (which claims a /24 of
 // 10.64.0.0/16); a node told "try again" (code 11) retries after 100 ms, as a runtime
 // does. Reports the total wall time until every node has a block, the retries, and
@@ -25,7 +25,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 import { option, median } from './lib/bench-util.mjs';
-import { startFakeKubeApi } from './lib/fake-kube-api.mjs';
+import { spawnFakeKubeApi } from './lib/fake-kube-api.mjs';
 
 const nodes = Number(option('nodes', '200'));
 const rounds = Number(option('rounds', '3'));
@@ -170,15 +170,17 @@ async function warmRound(etcd, kube) {
 }
 
 const etcd = stores.includes('etcd') || warmRuns > 0 ? await startEtcd() : undefined;
-const kube = stores.includes('kubernetes') ? await startFakeKubeApi(work) : undefined;
+/** The stand-in of the current kubernetes round (a fresh process, hence an empty store, per round). */
+let kube = stores.includes('kubernetes') ? await spawnFakeKubeApi(work) : undefined;
 /** Each round of each store gets a fresh store: an etcd prefix, or the stand-in emptied. */
 const backends = {
   etcd: (r, tag) => {
     const prefix = `/bench-${tag}-${r}`;
     return { name: 'etcd', dirName: `etcd-${tag}-${r}`, store: { type: 'etcd', endpoints: [etcd.endpoint], prefix, timeoutSeconds: 10 }, config: { type: 'etcd', endpoints: [etcd.endpoint], prefix } };
   },
-  kubernetes: (r, tag) => {
-    kube.claims.clear();
+  kubernetes: async (r, tag) => {
+    await kube.close();
+    kube = await spawnFakeKubeApi(work);
     return { name: 'the kubernetes store', dirName: `kube-${tag}-${r}`, store: kube.store(), config: kube.config() };
   },
 };
@@ -189,9 +191,9 @@ try {
   if (warmRuns > 0) warm = await warmRound(etcd, kube);
   for (let r = 0; r < rounds; r++) {
     for (const s of stores) {
-      proc[s].push(await processRound(backends[s](r, 'proc')));
+      proc[s].push(await processRound(await backends[s](r, 'proc')));
       try {
-        direct[s].push(await storeRound(backends[s](r, 'store').config));
+        direct[s].push(await storeRound((await backends[s](r, 'store')).config));
       } catch (e) {
         console.error(`bench-cluster-pool: ${s} store-level round skipped: ${e.message}`);
       }
@@ -203,7 +205,7 @@ try {
   await kube?.close();
   fs.rmSync(work, { recursive: true, force: true });
 }
-const where = { etcd: 'one etcd', kubernetes: 'the kubernetes store on the stand-in API server (test/helpers/fake-kube-claims.ts, in the benchmark process; not a real kube-apiserver)' };
+const where = { etcd: 'one etcd', kubernetes: 'the kubernetes store on the stand-in API server (test/helpers/fake-kube-claims.ts in one node process; not a real kube-apiserver)' };
 for (const s of stores) {
   if (!proc[s].length) continue;
   const p = proc[s];

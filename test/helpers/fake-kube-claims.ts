@@ -61,6 +61,15 @@ export class FakeKubeClaims {
     for (const r of RESOURCES) this.#objects[r] = new Map(data[r]);
   }
 
+  /**
+   * Creates a claim as another node's create would, at this point in the order
+   * (resourceVersion): a claim that has not yet run its check, for scripted interleavings.
+   */
+  createClaim(block: string, node: string, network: string, name: string): void {
+    const reply = this.#route({ method: 'POST', path: '/apis/pod-ipam.io/v1/ipamblockclaims', query: new URLSearchParams(), user: 'test', body: { apiVersion: 'pod-ipam.io/v1', kind: 'IPAMBlockClaim', metadata: { name, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: node, uid: `uid-${node}` }] }, spec: { block, node, network } } });
+    if (reply?.code !== 201) throw new Error(`createClaim ${name}: ${JSON.stringify(reply)}`);
+  }
+
   /** The Node is deleted and the garbage collector deletes what it owned. */
   deleteNode(name: string): number {
     this.#server.deleteNode(name);

@@ -82,7 +82,7 @@ class KubernetesClusterStore implements ClusterStore {
     const cidr = parseBlock(block);
     if (!cidr) throw new RangeError(`not a block: ${block}`);
     const node = await this.#node(owner);
-    let created: StoredClaim | undefined;
+    let created: StoredClaim | undefined; // by this call
     for (let tries = 1; ; tries++) {
       const reply = await this.#request({ method: 'POST', body: claimObject(cidr, owner, node) }, CLAIMS_PATH, 'create on ipamblockclaims.pod-ipam.io');
       if (reply.status === 200) {
@@ -99,9 +99,10 @@ class KubernetesClusterStore implements ClusterStore {
     if (!mine) return { owner: '', won: false }; // our earlier claim was released meanwhile
     const other = claims.find((c) => c.uid !== mine.uid && overlaps(c.block, cidr) && claimedBefore(c, mine));
     if (!other) return { owner, won: true };
-    // Withdraw only a claim made just now (an older one of ours was checked when made),
-    // and only that exact object.
-    if (created) await this.#delete(created.name, created.uid);
+    // Withdraw it, that exact object (fenced by uid). Also an older claim of ours found by
+    // a retry: a claim created after one that overlaps it can never have stood (its check
+    // saw the earlier one), so it is left over from a call that died before its check.
+    await this.#delete(mine.name, mine.uid);
     return { owner: other.node, won: false };
   }
 

@@ -11,11 +11,16 @@ import type { ClusterStore } from '../../../src/store/cluster/cluster-store';
 import { ClusterStoreError, ConfigError, CorruptStateError, TryAgainError } from '../../../src/core/errors';
 import { cidrsOverlap, parseCidr } from '../../../src/core/ip';
 import { createClaim, removeClaim } from '../../../src/store/cluster/claim-files';
+import { claimedBefore } from '../../../src/store/cluster/kube-claim-objects';
 import { makeCerts, startEtcd } from '../../helpers/etcd-server';
 import type { EtcdServer } from '../../helpers/etcd-server';
 import { FakeKubeClaims } from '../../helpers/fake-kube-claims';
 import { startKubeFixture } from '../../modes/kubernetes/kube-fixture';
 import type { KubeFixture } from '../../modes/kubernetes/kube-fixture';
+
+// The kubernetes store's cases make many HTTPS requests to an in-process stand-in: on a
+// loaded machine they outlast jest's default 5 s.
+jest.setTimeout(120000);
 
 let etcd: EtcdServer;
 let tmp: string;
@@ -37,9 +42,8 @@ afterAll(async () => {
 
 /** A fresh kubernetes store: the stand-in keeps one set of objects, so empty it. */
 async function openKube(): Promise<ClusterStore> {
-  const store = await openClusterStore({ type: 'kubernetes', timeoutMs: 5000, env: kube.inClusterEnv() });
-  for (const c of await store.list()) await store.release(c.block, c.node);
-  return store;
+  claims.clear();
+  return openClusterStore({ type: 'kubernetes', timeoutMs: 20000, env: kube.inClusterEnv() });
 }
 
 let seq = 0;
@@ -238,9 +242,11 @@ describe('kubernetes store', () => {
   });
 
   test('a list longer than a page is read whole', async () => {
-    const blocks = Array.from({ length: 520 }, (_, i) => `10.${100 + (i >> 8)}.${i & 255}.0/24`);
-    for (let i = 0; i < blocks.length; i += 100) await Promise.all(blocks.slice(i, i + 100).map((b) => store.claim(b, 'a/podnet')));
-    expect((await store.list()).length).toBe(520);
+    const blocks = Array.from({ length: 1100 }, (_, i) => `10.${100 + (i >> 8)}.${i & 255}.0/24`);
+    blocks.forEach((b) => claims.createClaim(b, 'a', 'podnet', `v4-${b.replace('/', '-')}`));
+    const listed = await store.list();
+    expect(listed.length).toBe(1100); // three pages of 500
+    expect(new Set(listed.map((c) => c.block))).toEqual(new Set(blocks));
   });
 });
 
@@ -248,4 +254,40 @@ test('kubernetes store: a kubeconfig that cannot be read is a ConfigError naming
   const err = await openClusterStore({ type: 'kubernetes', kubeconfig: path.join(tmp, 'nope'), timeoutMs: 1000, env: {} }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ConfigError);
   expect((err as ConfigError).path).toBe('ipam.clusterStore.kubeconfig');
+});
+
+describe('kubernetes store: the overlap rule in scripted interleavings (exclusive create, then a list)', () => {
+  let store: ClusterStore;
+  beforeEach(async () => {
+    store = await openKube();
+  });
+
+  test('a claim created after an overlapping one that has not checked yet withdraws; the earlier one then stands', async () => {
+    // b's /23 is created (b has not listed yet); then a claims the /24 inside it.
+    claims.createClaim('10.5.0.0/23', 'b', 'net', 'v4-10.5.0.0-23');
+    expect(await store.claim('10.5.1.0/24', 'a/net')).toEqual({ owner: 'b/net', won: false });
+    expect(claims.claims()).toEqual(new Map([['10.5.0.0/23', 'b/net']])); // a withdrew its object
+    // b's check now (its claim retried: 409, its own): nothing earlier overlaps: it stands.
+    expect(await store.claim('10.5.0.0/23', 'b/net')).toEqual({ owner: 'b/net', won: true });
+  });
+
+  test('a claim created before an overlapping one stands; the later one withdraws at its check', async () => {
+    expect(await store.claim('10.6.0.0/24', 'a/net')).toEqual({ owner: 'a/net', won: true });
+    claims.createClaim('10.6.0.0/23', 'b', 'net', 'v4-10.6.0.0-23'); // created later, not checked yet
+    expect(await store.claim('10.6.0.0/24', 'a/net')).toEqual({ owner: 'a/net', won: true }); // a's retry still stands
+    // b's check: a's claim is earlier: b's claim does not stand, and its object is withdrawn.
+    expect(await store.claim('10.6.0.0/23', 'b/net')).toEqual({ owner: 'a/net', won: false });
+    expect(claims.claims()).toEqual(new Map([['10.6.0.0/24', 'a/net']]));
+  });
+
+  test.each([
+    ['earlier resourceVersion', { rv: '5', created: 1000 }, { rv: '9', created: 1000 }, true],
+    ['later resourceVersion', { rv: '12', created: 1000 }, { rv: '9', created: 1000 }, false],
+    ['later resourceVersion but created over 2 s before (modified since)', { rv: '12', created: 1000 }, { rv: '9', created: 4000 }, true],
+    ['a resourceVersion that is not a number', { rv: 'abc', created: 1000 }, { rv: '9', created: 1000 }, true],
+    ['no creation time', { rv: '12', created: NaN }, { rv: '9', created: 1000 }, true],
+  ])('claimedBefore: %s', (_name, other, mine, expected) => {
+    const c = (x: { rv: string; created: number }) => ({ block: '10.0.0.0/24', node: 'n', name: 'x', uid: 'u', resourceVersion: x.rv, created: x.created });
+    expect(claimedBefore(c(other), c(mine))).toBe(expected);
+  });
 });
