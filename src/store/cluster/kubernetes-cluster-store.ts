@@ -28,7 +28,7 @@
  * refuses this request as such, say the RBAC or the CRD is missing): ClusterStoreError (107).
  */
 import { ClusterStoreError, ConfigError, TryAgainError } from '../../core/errors';
-import { cidrsOverlap } from '../../core/ip';
+import { cidrsOverlap, formatCidr } from '../../core/ip';
 import type { Cidr } from '../../core/ip';
 import { ApiStatusError, requestJson } from '../../modes/kubernetes/api-client';
 import type { Verb } from '../../modes/kubernetes/api-client';
@@ -95,7 +95,7 @@ class KubernetesClusterStore implements ClusterStore {
       if (tries >= CREATE_TRIES) return { owner: '', won: false };
     }
     const claims = await this.#list();
-    const mine = created ?? claims.find((c) => c.block === block && c.node === owner);
+    const mine = created ?? claims.find((c) => c.block === formatCidr(cidr) && c.node === owner);
     if (!mine) return { owner: '', won: false }; // our earlier claim was released meanwhile
     const other = claims.find((c) => c.uid !== mine.uid && overlaps(c.block, cidr) && claimedBefore(c, mine));
     if (!other) return { owner, won: true };
