@@ -46,6 +46,11 @@ export class FakeKubeClaims {
     this.#denied.add(`${verb} ${resource}`);
   }
 
+  /** Makes every create on `resource` answer 422 Invalid, as an API server whose CRD schema refuses the object would. */
+  refuseObjects(resource: Resource = 'ipamblockclaims'): void {
+    this.#denied.add(`invalid ${resource}`);
+  }
+
   allow(): void {
     this.#denied.clear();
   }
@@ -131,6 +136,7 @@ export class FakeKubeClaims {
     }
     if (call.method === 'POST' && !name) {
       const body = call.body as Obj | undefined;
+      if (this.#denied.has(`invalid ${resource}`)) return { code: 422, body: status(422, 'Invalid', `${resource}.pod-ipam.io "${String(body?.metadata?.name)}" is invalid: spec.block: Invalid value: "string": spec.block in body should be at most 50 chars long`) };
       const objName = body?.metadata?.name;
       if (typeof objName !== 'string' || !DNS_SUBDOMAIN.test(objName)) return { code: 422, body: status(422, 'Invalid', `${resource}.pod-ipam.io "${String(objName)}" is invalid: metadata.name: Invalid value`) };
       if (map.has(objName)) return { code: 409, body: status(409, 'AlreadyExists', `${resource}.pod-ipam.io "${objName}" already exists`) };

@@ -234,6 +234,13 @@ describe('kubernetes store', () => {
     expect((unreachable as Error).message).toContain('cannot reach the Kubernetes API server at https://127.0.0.1:1');
   });
 
+  test('an object the API server refuses (422 Invalid) is a ClusterStoreError (code 107), not "try again"', async () => {
+    claims.refuseObjects();
+    const err = await store.claim('10.3.0.0/24', 'a/podnet').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClusterStoreError);
+    expect((err as Error).message).toMatch(/answered POST \/apis\/pod-ipam.io\/v1\/ipamblockclaims with HTTP 422: .* is invalid/);
+  });
+
   test('a release is fenced: a claim made again meanwhile (new uid) is not removed by a stale releaser', async () => {
     expect((await store.claim('10.3.0.0/24', 'a/podnet')).won).toBe(true);
     expect(await store.release('10.3.0.0/24', 'b/podnet')).toBe(false);
