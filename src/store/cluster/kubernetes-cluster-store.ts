@@ -1,7 +1,9 @@
 /**
  * Block ownership as Kubernetes API objects (kube-claim-objects.ts), reached with the
  * connection code of kubernetes mode (kubeconfig or in-cluster, TLS always verified):
- * no etcd credentials on the nodes, only the node's own API identity.
+ * no etcd credentials on the nodes, only the node's own API identity. (The one import
+ * from src/store into src/modes: one client and one set of connection rules for both
+ * users of the API, rather than a copy; it is loaded only on the cold path.)
  *
  * One block, one node, with no transaction across objects: a claim is
  *   1. an exclusive create of the object named after the block (409: the name is taken:
