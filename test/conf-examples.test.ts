@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { parseIpamCommon } from '../src/cni/ipam-config';
 import { parseNetConf } from '../src/cni/netconf';
 import { loadMode } from '../src/modes';
-import { MANIFESTS } from './helpers/manifest';
+import { CRDS, MANIFESTS, readObjects } from './helpers/manifest';
+import { CLAIMS_PATH, HEARTBEATS_PATH } from '../src/store/cluster/kube-claim-objects';
 import { ROOT, runPlugin, tempDataDir } from './helpers/run-plugin';
 
 const dir = path.join(ROOT, 'conf-examples');
@@ -27,8 +28,24 @@ test('there are examples', () => {
   expect(examples.length).toBeGreaterThanOrEqual(3);
 });
 
-test('every manifest is one the deployment tests run: one per mode', () => {
-  expect(fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()).toEqual([...MANIFESTS].sort());
+test('every manifest is one the deployment tests run (one per mode and cluster store), or the CRDs', () => {
+  expect(fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()).toEqual([...MANIFESTS, ...CRDS].sort());
+});
+
+test('the CRDs are the resources the kubernetes store calls: cluster-scoped, block/node/network/age columns for claims', () => {
+  const crds = readObjects('cluster-pool-crds.yaml');
+  expect(crds.map((c) => c.kind)).toEqual(['CustomResourceDefinition', 'CustomResourceDefinition']);
+  const paths = crds.map((c) => `/apis/${c.spec.group}/${c.spec.versions[0].name}/${c.spec.names.plural}`);
+  expect(paths).toEqual([CLAIMS_PATH, HEARTBEATS_PATH]);
+  for (const c of crds) {
+    expect(c.metadata.name).toBe(`${c.spec.names.plural}.${c.spec.group}`);
+    expect(c.spec.scope).toBe('Cluster');
+    expect(c.spec.versions).toHaveLength(1);
+    expect(c.spec.versions[0]).toMatchObject({ served: true, storage: true });
+  }
+  const claims = crds[0].spec.versions[0];
+  expect(claims.additionalPrinterColumns.map((col: { name: string; jsonPath: string }) => `${col.name} ${col.jsonPath}`)).toEqual(['Block .spec.block', 'Node .spec.node', 'Network .spec.network', 'Age .metadata.creationTimestamp']);
+  expect(claims.schema.openAPIV3Schema.properties.spec.required).toEqual(['block', 'node', 'network']);
 });
 
 describe.each(examples)('%s', (file) => {

@@ -4,9 +4,9 @@
  * arguments, with the host's directories, its ConfigMap, Secret and service account
  * mounted from temp directories) and the plugin it installed serving an ADD with the
  * conflist it rendered: against the stand-in API server (no real kube-apiserver runs
- * here) for kubernetes mode, against a real etcd with TLS for cluster-pool; then the
- * whole command, --watch and --reconcile-every included, releasing the address of a pod
- * the API does not have.
+ * here) for kubernetes mode and cluster-pool's kubernetes store, against a real etcd
+ * with TLS for cluster-pool with etcd; then the whole command, --watch and
+ * --reconcile-every included, releasing the address of a pod the API does not have.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -17,15 +17,18 @@ import { FakePodList } from '../helpers/fake-pod-list';
 import { MANIFESTS, readManifest } from '../helpers/manifest';
 import type { Manifest } from '../helpers/manifest';
 import { cniEnv, pluginCommand } from '../helpers/run-plugin';
+import { FakeKubeClaims } from '../helpers/fake-kube-claims';
 import { startKubeFixture } from '../modes/kubernetes/kube-fixture';
 import type { KubeFixture } from '../modes/kubernetes/kube-fixture';
 
 let fx: KubeFixture;
 let etcd: EtcdServer;
+let claims: FakeKubeClaims;
 beforeAll(async () => {
   fx = await startKubeFixture();
   fx.server.setNode('node-a', ['10.244.5.0/24', 'fd00:5::/64']);
   new FakePodList(fx.server); // no pod on node-a: every reservation with a pod UID is a leak
+  claims = new FakeKubeClaims(fx.server); // as if cluster-pool-crds.yaml had been applied
   etcd = await startEtcd({ tls: true });
 });
 afterAll(async () => {
@@ -113,6 +116,11 @@ describe.each(MANIFESTS)('%s', (file) => {
     expect(ips).toHaveLength(modeExpected.length);
     ips.forEach((ip, i) => expect(ip).toMatch(modeExpected[i]!));
     if (entry.ipam.mode !== 'node-local') expect(entry.ipam.nodeName).toBe('node-a');
+    if (entry.ipam.clusterStore?.type === 'kubernetes') {
+      // The installer's kubeconfig reached the API: the block is claimed there for this node.
+      expect(entry.ipam.clusterStore.kubeconfig).toBe(path.join(hostDir('--kubeconfig-dir'), 'kubeconfig'));
+      expect([...claims.claims().values()]).toEqual([`node-a/${list.name}`]);
+    }
 
     // The container's whole command (--watch, --reconcile-every) with the stand-in host at
     // --host-root: its first reconcile releases the address of the pod the API does not have.

@@ -62,3 +62,20 @@ test('a warm cluster-pool ADD evaluates no cluster store; the cold one does', as
   expect(warm.modules).toContain('src/modes/cluster-pool/index.ts');
   expect(warm.modules.filter((m) => m.startsWith('src/store/cluster/') || m.startsWith('src/cli/') || m.startsWith('node_modules/commander/'))).toEqual([]);
 });
+
+test('with the kubernetes store: the cold ADD evaluates the store and API client, the warm one neither (nor the kubeconfig reader)', async () => {
+  const { startKubeStoreBackend } = await import('../helpers/fake-kube-claims');
+  const kube = await startKubeStoreBackend();
+  try {
+    const dataDir = fs.mkdtempSync(path.join(tmp.dir, 'cpk-'));
+    const conf = { cniVersion: '1.1.0', name: 'cpnet', ipam: { type: 'pod-ipam', mode: 'cluster-pool', dataDir, nodeName: 'n1', clusterPoolIPv4PodCIDRList: ['10.90.0.0/16'], clusterStore: kube.store() } };
+    const cold = await loaded(cniEnv({ command: 'ADD', containerId: 'c1' }), [], JSON.stringify(conf));
+    expect(cold.code).toBe(0);
+    expect(cold.modules).toEqual(expect.arrayContaining(['src/store/cluster/kubernetes-cluster-store.ts', 'src/modes/kubernetes/api-client.ts', 'src/modes/kubernetes/kubeconfig-connection.ts']));
+    const warm = await loaded(cniEnv({ command: 'ADD', containerId: 'c2' }), [], JSON.stringify(conf));
+    expect(warm.code).toBe(0);
+    expect(warm.modules.filter((m) => /^src\/store\/cluster\/|^src\/modes\/kubernetes\/|^node_modules\/yaml\//.test(m))).toEqual([]);
+  } finally {
+    await kube.close();
+  }
+});

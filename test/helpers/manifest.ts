@@ -4,7 +4,17 @@ import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ROOT } from './run-plugin';
 
-export const MANIFESTS = ['deploy-node-local.yaml', 'deploy-kubernetes.yaml', 'deploy-cluster-pool-etcd.yaml'];
+export const MANIFESTS = ['deploy-node-local.yaml', 'deploy-kubernetes.yaml', 'deploy-cluster-pool.yaml', 'deploy-cluster-pool-etcd.yaml'];
+/** Custom resource definitions a manifest needs applied first (deploy-cluster-pool.yaml: its kubernetes store). */
+export const CRDS = ['cluster-pool-crds.yaml'];
+
+/** Every object of a conf-examples YAML file, in file order. */
+export function readObjects(file: string): any[] {
+  const docs = parseAllDocuments(fs.readFileSync(path.join(ROOT, 'conf-examples', file), 'utf8'));
+  if (!Array.isArray(docs)) throw new Error(`${file}: no documents`);
+  for (const d of docs) if (d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]!.message}`);
+  return docs.map((d) => d.toJS());
+}
 
 export interface Manifest {
   readonly file: string;

@@ -38,7 +38,7 @@ export const registerBlocks: CommandRegistrar = (program: Command, io: CliIO) =>
     .description('print every claimed block and its node')
     .requiredOption('-c, --config <file>', 'the network config (.conflist or .conf) using mode "cluster-pool"')
     .action(async (opts: { config: string }) => {
-      const { config } = loadConfig(opts.config, undefined);
+      const { config } = loadConfig(opts.config, undefined, io.env);
       const store = await openClusterStore(config.store);
       try {
         for (const o of await store.list()) io.stdout(`${o.block}\t${o.node}\n`);
@@ -53,10 +53,10 @@ export const registerBlocks: CommandRegistrar = (program: Command, io: CliIO) =>
     .requiredOption('--node <name>', 'the node whose blocks to free')
     .option('--force', 'free them even though the node looks alive (a valid heartbeat, or reservations in its local state on this host): its pods may then share addresses with pods of the next owner', false)
     .action(async (opts: { config: string; node: string; force: boolean }) => {
-      const { config, network, dataDir } = loadConfig(opts.config, opts.node);
+      const { config, network, dataDir } = loadConfig(opts.config, opts.node, io.env);
       await release(config, network, dataDir, opts.force, io);
     });
-  registerBlocksForget(blocks, io, (file) => loadConfig(file, undefined));
+  registerBlocksForget(blocks, io, (file) => loadConfig(file, undefined, io.env));
 };
 
 async function release(config: ClusterPoolConfig, network: string, dataDir: string, force: boolean, io: CliIO): Promise<void> {
@@ -92,7 +92,7 @@ async function checkHeartbeat(store: ClusterStore, owner: string, node: string, 
   }
   const risk = `another node may then claim these blocks while pods of ${node} still use their addresses, and both hand out the same ones (${node} stops serving the blocks at its next store check, but its running pods keep their addresses)`;
   if (!force) {
-    throw new CliError(`node ${node} looks alive: its heartbeat in ${store.description} is from ${seen} (valid ${HEARTBEAT_TTL_SECONDS / 60} minutes; a node refreshes it whenever it talks to the store, at least every storeCheckSeconds of ADD or STATUS calls). Release its blocks on ${node} itself, where its pods can be checked, or wait until it has been gone ${HEARTBEAT_TTL_SECONDS / 60} minutes; --force releases anyway: ${risk}`);
+    throw new CliError(`node ${node} looks alive: its heartbeat in ${store.description} is from ${seen} (valid ${HEARTBEAT_TTL_SECONDS / 60} minutes; a node refreshes it whenever it talks to the store, at least every storeCheckSeconds while it serves ADDs). Release its blocks on ${node} itself, where its pods can be checked, or wait until it has been gone ${HEARTBEAT_TTL_SECONDS / 60} minutes; --force releases anyway: ${risk}`);
   }
   io.stderr(`pod-ipam: --force: node ${node} sent a heartbeat at ${seen}; if it is still running, ${risk}\n`);
 }
@@ -123,7 +123,7 @@ async function checkLocalState(dataDir: string, network: string, node: string, b
 }
 
 /** Finds the cluster-pool ipam section of a .conflist or .conf file. */
-export function loadConfig(file: string, node: string | undefined): { config: ClusterPoolConfig; network: string; dataDir: string } {
+export function loadConfig(file: string, node: string | undefined, env: Readonly<Record<string, string | undefined>> = {}): { config: ClusterPoolConfig; network: string; dataDir: string } {
   const entry = readConfigFile(file).entries.find((e) => isObject(e.conf.ipam) && e.conf.ipam.mode === 'cluster-pool');
   if (!entry) throw new ConfigError('ipam.mode', `${file} has no plugin whose ipam.mode is "cluster-pool"`);
   const ipam = entry.conf.ipam as Record<string, unknown>;
@@ -132,6 +132,7 @@ export function loadConfig(file: string, node: string | undefined): { config: Cl
   const dataDir = ipam['dataDir'] ?? DEFAULT_DATA_DIR;
   if (typeof dataDir !== 'string' || !dataDir.startsWith('/')) throw new ConfigError('ipam.dataDir', 'must be an absolute path');
   // --node names the node to act on; the config's own nodeName (this host) is beside the point.
-  const config = parseClusterPoolConfig(node === undefined ? ipam : { ...ipam, nodeName: node }, { NODE_NAME: 'operator' }, dataDir);
+  // The environment reaches the kubernetes store (in-cluster settings, exec credential plugins).
+  const config = parseClusterPoolConfig(node === undefined ? ipam : { ...ipam, nodeName: node }, { ...env, NODE_NAME: 'operator' }, dataDir);
   return { config, network, dataDir };
 }

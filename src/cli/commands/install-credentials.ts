@@ -71,7 +71,7 @@ export function etcdFiles(secretDir: string, dir: string, onHost: OnHost): { fil
 function inClusterServer(env: Readonly<Record<string, string | undefined>>): string {
   const host = env['KUBERNETES_SERVICE_HOST'];
   const port = env['KUBERNETES_SERVICE_PORT'];
-  if (!host || !port) throw new CliError('kubernetes mode needs the API server: KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT are not set (not in a pod?); give --api-server https://HOST:PORT');
+  if (!host || !port) throw new CliError('kubernetes mode and the kubernetes cluster store need the API server: KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT are not set (not in a pod?); give --api-server https://HOST:PORT');
   return `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 

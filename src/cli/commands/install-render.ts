@@ -1,7 +1,8 @@
 /**
  * The conflist a node gets: the template from the ConfigMap with what only the node
  * knows filled into each pod-ipam `ipam` object (its name from the downward API, the
- * kubeconfig and etcd certificate paths the installer wrote on the host). Everything
+ * kubeconfig (kubernetes mode, and cluster-pool's kubernetes store) and etcd certificate
+ * paths the installer wrote on the host). Everything
  * else of the template is passed through untouched. The result must pass `validate`
  * (the plugin's own parsers) before it replaces the file runtimes read.
  */
@@ -23,7 +24,7 @@ export interface Template {
 
 export interface NodeValues {
   readonly nodeName?: string;
-  /** Host path of the kubeconfig the installer wrote (kubernetes mode). */
+  /** Host path of the kubeconfig the installer wrote (kubernetes mode; cluster-pool's kubernetes store). */
   readonly kubeconfig?: string;
   /** Host paths of the etcd client files the installer copied (cluster-pool with etcd). */
   readonly etcdTls?: { readonly ca: string; readonly cert: string; readonly key: string };
@@ -31,6 +32,10 @@ export interface NodeValues {
 
 export const modeOf = (ipam: JsonObject): string => (typeof ipam['mode'] === 'string' ? ipam['mode'] : 'node-local');
 export const usesEtcd = (ipam: JsonObject): boolean => modeOf(ipam) === 'cluster-pool' && isObject(ipam['clusterStore']) && ipam['clusterStore']['type'] === 'etcd';
+/** cluster-pool whose blocks are claimed as Kubernetes objects: the plugin needs the same kubeconfig as kubernetes mode. */
+export const usesKubernetesStore = (ipam: JsonObject): boolean => modeOf(ipam) === 'cluster-pool' && isObject(ipam['clusterStore']) && ipam['clusterStore']['type'] === 'kubernetes';
+/** Modes and stores that reach the Kubernetes API, so the installer writes the plugin a kubeconfig. */
+export const needsKubeconfig = (ipam: JsonObject): boolean => modeOf(ipam) === 'kubernetes' || usesKubernetesStore(ipam);
 
 /** @throws CliError when the template is unreadable, not JSON or has no pod-ipam entry. */
 export function readTemplate(file: string): Template {
@@ -57,6 +62,7 @@ export function renderConflist(template: Template, values: NodeValues): string {
     const mode = modeOf(ipam);
     if ((mode === 'kubernetes' || mode === 'cluster-pool') && values.nodeName) ipam['nodeName'] = values.nodeName;
     if (mode === 'kubernetes' && values.kubeconfig) ipam['kubeconfig'] = values.kubeconfig;
+    if (usesKubernetesStore(ipam) && values.kubeconfig && isObject(ipam['clusterStore'])) ipam['clusterStore']['kubeconfig'] = values.kubeconfig;
     if (usesEtcd(ipam) && values.etcdTls && isObject(ipam['clusterStore'])) ipam['clusterStore']['tls'] = { ...values.etcdTls };
   }
   return `${JSON.stringify(doc, null, 2)}\n`;

@@ -10,7 +10,7 @@ import { etcdFiles, kubeFiles } from './install-credentials';
 import type { OnHost } from './install-credentials';
 import { commitTemp, syncFiles } from './install-files';
 import type { DesiredFile } from './install-files';
-import { modeOf, readTemplate, renderConflist, stageConflist, usesEtcd } from './install-render';
+import { modeOf, needsKubeconfig, readTemplate, renderConflist, stageConflist, usesEtcd } from './install-render';
 
 /** One pass: everything read and checked first, then written; nothing is written when any input is bad. */
 export function planRound(options: InstallOptions, io: CliIO): (first: boolean) => Promise<void> {
@@ -25,7 +25,7 @@ export function planRound(options: InstallOptions, io: CliIO): (first: boolean) 
       const needsNode = template.ipams.some((i) => modeOf(i) !== 'node-local');
       if (needsNode && !nodeName) throw new CliError('this template needs the node name: set NODE_NAME (downward API fieldRef spec.nodeName) or --node-name');
       let kubeconfig: string | undefined;
-      if (template.ipams.some((i) => modeOf(i) === 'kubernetes')) {
+      if (template.ipams.some(needsKubeconfig)) {
         const saDir = options.serviceaccountDir ?? io.env['POD_IPAM_SERVICEACCOUNT_DIR'] ?? DEFAULT_SERVICEACCOUNT_DIR;
         const kube = kubeFiles(options.kubeconfigDir, saDir, options.apiServer, io.env, onHost);
         files.push(...kube.files);

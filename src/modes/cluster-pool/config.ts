@@ -37,6 +37,7 @@ export const DEFAULT_STORE_CHECK_SECONDS = 60;
 export const MAX_STORE_CHECK_SECONDS = 120;
 /** How long a node's heartbeat keeps `blocks release` from freeing its blocks without --force. */
 export const HEARTBEAT_TTL_SECONDS = 600;
+export const DEFAULT_KUBERNETES_TIMEOUT_SECONDS = 5;
 /** Below this an etcd request cannot finish a TLS handshake on a loaded host. */
 const MIN_ETCD_TIMEOUT_SECONDS = 0.5;
 /** Pools per family: enough for any real cluster, and keeps validation cheap on every call. */
@@ -70,7 +71,7 @@ export function parseClusterPoolConfig(ipam: Readonly<Record<string, unknown>>, 
   if (typeof check !== 'number' || !(check >= 0) || check > MAX_STORE_CHECK_SECONDS) {
     throw new ConfigError('ipam.storeCheckSeconds', `must be a number of seconds from 0 (check on every ADD) to ${MAX_STORE_CHECK_SECONDS}, not ${JSON.stringify(check)}`);
   }
-  return { families, nodeName, maxBlocksPerNode, storeCheckMs: check * 1000, store: parseStore(ipam['clusterStore'], dataDir) };
+  return { families, nodeName, maxBlocksPerNode, storeCheckMs: check * 1000, store: parseStore(ipam['clusterStore'], dataDir, env) };
 }
 
 function familyPools(ipam: Readonly<Record<string, unknown>>, family: Family): FamilyPools[] {
@@ -128,7 +129,7 @@ function parsePool(text: unknown, p: string, family: Family): Cidr {
   return parsed.cidr;
 }
 
-function parseStore(raw: unknown, dataDir: string): ClusterStoreConfig {
+function parseStore(raw: unknown, dataDir: string, env: Readonly<Record<string, string | undefined>>): ClusterStoreConfig {
   const p = 'ipam.clusterStore';
   if (raw === undefined) return { type: 'file', path: path.join(dataDir, 'cluster-pool') };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(p, 'must be an object such as {"type": "etcd", "endpoints": ["https://10.0.0.1:2379"]}');
@@ -139,7 +140,8 @@ function parseStore(raw: unknown, dataDir: string): ClusterStoreConfig {
     if (typeof dir !== 'string' || !dir.startsWith('/')) throw new ConfigError(`${p}.path`, 'must be an absolute directory path');
     return { type: 'file', path: dir };
   }
-  if (type !== 'etcd') throw new ConfigError(`${p}.type`, `${JSON.stringify(type)} is not a cluster store; use "file" or "etcd"`);
+  if (type === 'kubernetes') return parseKubernetesStore(o, env);
+  if (type !== 'etcd') throw new ConfigError(`${p}.type`, `${JSON.stringify(type)} is not a cluster store; use "file", "etcd" or "kubernetes"`);
   const endpoints = o['endpoints'];
   if (!Array.isArray(endpoints) || endpoints.length === 0) throw new ConfigError(`${p}.endpoints`, 'must be a non-empty list of URLs such as ["https://10.0.0.1:2379"]');
   endpoints.forEach((e, i) => {
@@ -163,6 +165,19 @@ function parseStore(raw: unknown, dataDir: string): ClusterStoreConfig {
     ...(tls ? { tls } : {}),
     ...(typeof timeout === 'number' ? { timeoutMs: timeout * 1000 } : {}),
   };
+}
+
+/** `{"type": "kubernetes", "kubeconfig": "/etc/cni/net.d/pod-ipam/kubeconfig", "timeoutSeconds": 5}`; no kubeconfig: in-cluster. */
+function parseKubernetesStore(o: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): ClusterStoreConfig {
+  const p = 'ipam.clusterStore';
+  const kubeconfig = o['kubeconfig'];
+  if (kubeconfig !== undefined && (typeof kubeconfig !== 'string' || !kubeconfig.startsWith('/'))) throw new ConfigError(`${p}.kubeconfig`, 'must be an absolute path to a kubeconfig file (leave it out to use the in-cluster service account)');
+  const timeout = o['timeoutSeconds'] ?? DEFAULT_KUBERNETES_TIMEOUT_SECONDS;
+  if (typeof timeout !== 'number' || !(timeout >= MIN_ETCD_TIMEOUT_SECONDS) || timeout > 60) throw new ConfigError(`${p}.timeoutSeconds`, `must be a number of seconds from ${MIN_ETCD_TIMEOUT_SECONDS} to 60`);
+  for (const key of ['endpoints', 'prefix', 'tls', 'path']) {
+    if (o[key] !== undefined) throw new ConfigError(`${p}.${key}`, `is not used by the kubernetes store (it reaches the API server through kubeconfig, or in-cluster without one); remove it`);
+  }
+  return { type: 'kubernetes', ...(typeof kubeconfig === 'string' && { kubeconfig }), timeoutMs: timeout * 1000, env };
 }
 
 function parseTls(raw: unknown, p: string): { ca?: string; cert?: string; key?: string } | undefined {

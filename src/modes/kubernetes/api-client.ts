@@ -1,7 +1,8 @@
 /**
- * A minimal Kubernetes API client: one GET, JSON back, over node:https with TLS always
+ * A minimal Kubernetes API client: one request, JSON back, over node:https with TLS always
  * verified. @kubernetes/client-node would cost ~0.6 s and 80 MiB per plugin start; we
- * need two read-only endpoints. Every failure becomes a TryAgainError that names the
+ * need a few endpoints (kubernetes mode reads two; the cluster-pool kubernetes store
+ * also creates, lists and deletes its claim objects). Every failure becomes a TryAgainError that names the
  * server and says what to fix: all of them are conditions a retry (after the operator
  * or the cluster fixes something) can clear, and the caller falls back to its cache.
  */
@@ -26,7 +27,15 @@ export interface GetOptions {
   readonly timeoutMs: number;
   /** "get nodes" or "get pods": named in 403 messages so the operator knows which RBAC rule is missing. */
   readonly permission: string;
+  /** Where the RBAC rule is granted, named in 403 messages (default: kubernetes mode's manifest). */
+  readonly manifest?: string;
 }
+
+/**
+ * A request other than a plain GET: its method and JSON body. Every method the client
+ * sends is spelled out in this type (the RBAC test reads the methods from this file).
+ */
+export type Verb = { method: 'GET' } | { method: 'POST'; body: unknown } | { method: 'PUT'; body: unknown } | { method: 'DELETE'; body?: unknown };
 
 /**
  * GETs `apiPath` and returns the parsed JSON object.
@@ -34,29 +43,37 @@ export interface GetOptions {
  *   the server is unreachable, too slow, fails TLS verification or answers something
  *   that is not a JSON object.
  */
-export async function getJson(conn: Connection, apiPath: string, opts: GetOptions): Promise<Record<string, unknown>> {
+export function getJson(conn: Connection, apiPath: string, opts: GetOptions): Promise<Record<string, unknown>> {
+  return requestJson(conn, { method: 'GET' }, apiPath, opts);
+}
+
+/** `getJson` for any verb: sends the body as JSON; the same errors. */
+export async function requestJson(conn: Connection, verb: Verb, apiPath: string, opts: GetOptions): Promise<Record<string, unknown>> {
   try {
-    return await getOnce(conn, apiPath, opts);
+    return await requestOnce(conn, verb, apiPath, opts);
   } catch (e) {
     // An exec credential may have been revoked or rotated before its expiry: like
     // client-go, ask for a fresh one once.
     if (!(e instanceof ApiStatusError && e.status === 401 && conn.renew)) throw e;
-    return getOnce(conn.renew(), apiPath, opts);
+    return requestOnce(conn.renew(), verb, apiPath, opts);
   }
 }
 
-function getOnce(conn: Connection, apiPath: string, opts: GetOptions): Promise<Record<string, unknown>> {
+function requestOnce(conn: Connection, verb: Verb, apiPath: string, opts: GetOptions): Promise<Record<string, unknown>> {
   const url = new URL(conn.server + apiPath);
+  const payload = 'body' in verb && verb.body !== undefined ? Buffer.from(JSON.stringify(verb.body)) : undefined;
+  const what = `${verb.method} ${apiPath}`;
   return new Promise((resolve, reject) => {
     // The first error wins; a destroy() with our own TryAgainError arrives here as-is.
     const fail = (e: unknown): void => reject(e instanceof TryAgainError ? e : transportError(conn, e));
     const req = https.request(
       url,
       {
-        method: 'GET',
+        method: verb.method,
         headers: {
           Accept: 'application/json',
           'User-Agent': 'pod-ipam',
+          ...(payload && { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) }),
           ...(conn.token && { Authorization: `Bearer ${conn.token}` }),
         },
         ...(conn.ca && { ca: conn.ca }),
@@ -79,7 +96,7 @@ function getOnce(conn: Connection, apiPath: string, opts: GetOptions): Promise<R
         });
         res.on('end', () => {
           try {
-            resolve(interpret(conn, apiPath, res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), opts));
+            resolve(interpret(conn, what, res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'), opts));
           } catch (e) {
             reject(e);
           }
@@ -88,15 +105,15 @@ function getOnce(conn: Connection, apiPath: string, opts: GetOptions): Promise<R
       },
     );
     const timer = setTimeout(() => {
-      req.destroy(new TryAgainError(`the API server at ${conn.server} did not answer GET ${apiPath} within ${opts.timeoutMs} ms (apiTimeoutSeconds)`));
+      req.destroy(new TryAgainError(`the API server at ${conn.server} did not answer ${what} within ${opts.timeoutMs} ms (apiTimeoutSeconds)`));
     }, opts.timeoutMs);
     req.on('error', fail);
     req.on('close', () => clearTimeout(timer));
-    req.end();
+    req.end(payload);
   });
 }
 
-function interpret(conn: Connection, apiPath: string, status: number, body: string, opts: GetOptions): Record<string, unknown> {
+function interpret(conn: Connection, what: string, status: number, body: string, opts: GetOptions): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -106,7 +123,7 @@ function interpret(conn: Connection, apiPath: string, status: number, body: stri
   const isObject = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
   if (status >= 200 && status < 300) {
     if (!isObject) {
-      throw new TryAgainError(`the API server at ${conn.server} answered GET ${apiPath} with something that is not a JSON object; is "server" really a Kubernetes API server?`, body.slice(0, 200));
+      throw new TryAgainError(`the API server at ${conn.server} answered ${what} with something that is not a JSON object; is "server" really a Kubernetes API server?`, body.slice(0, 200));
     }
     return parsed as Record<string, unknown>;
   }
@@ -116,9 +133,9 @@ function interpret(conn: Connection, apiPath: string, status: number, body: stri
     case 401:
       throw new ApiStatusError(status, `${at} rejected pod-ipam's credentials (401 Unauthorized): the token or client certificate from ${conn.source} is invalid or expired`, statusMessage);
     case 403:
-      throw new ApiStatusError(status, `${at} refused "${opts.permission}" (403 Forbidden): grant pod-ipam's identity ${opts.permission} (see the ClusterRole in conf-examples/deploy-kubernetes.yaml): ${statusMessage}`, statusMessage);
+      throw new ApiStatusError(status, `${at} refused "${opts.permission}" (403 Forbidden): grant pod-ipam's identity ${opts.permission} (see the ClusterRole in ${opts.manifest ?? 'conf-examples/deploy-kubernetes.yaml'}): ${statusMessage}`, statusMessage);
     default:
-      throw new ApiStatusError(status, `${at} answered GET ${apiPath} with HTTP ${status}: ${statusMessage}`, statusMessage);
+      throw new ApiStatusError(status, `${at} answered ${what} with HTTP ${status}: ${statusMessage}`, statusMessage);
   }
 }
 

@@ -3,9 +3,10 @@
  * cluster-wide: a `claim` succeeds only if no claimed block overlaps it, whatever the
  * mask sizes, and that holds for any interleaving of claims (etcd: one transaction
  * comparing every key that could overlap; file: an exclusive create per block, checked
- * against every other claim after it is made, see file-cluster-store.ts).
- * Blocks are CIDR strings ("10.0.3.0/24"); nodes are node names. A Kubernetes-API store
- * could be added behind the same interface.
+ * against every other claim after it is made, see file-cluster-store.ts; Kubernetes API:
+ * the same, with an exclusive create of one object per block, see
+ * kubernetes-cluster-store.ts). Blocks are CIDR strings ("10.0.3.0/24"); nodes are
+ * owner names ("<node>/<network>").
  *
  * Implementations are imported lazily by `openClusterStore`: a node that already holds its
  * blocks never loads them (the ADD/DEL hot path stays local).
@@ -66,7 +67,16 @@ export interface EtcdStoreConfig {
   readonly timeoutMs?: number;
 }
 
-export type ClusterStoreConfig = FileStoreConfig | EtcdStoreConfig;
+export interface KubernetesStoreConfig {
+  readonly type: 'kubernetes';
+  /** Absolute kubeconfig path; absent means the in-cluster service account. */
+  readonly kubeconfig?: string;
+  readonly timeoutMs: number;
+  /** The caller's environment: in-cluster settings and what an exec credential plugin inherits. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export type ClusterStoreConfig = FileStoreConfig | EtcdStoreConfig | KubernetesStoreConfig;
 
 /**
  * Opens the configured store, loading only its implementation.
@@ -76,6 +86,10 @@ export async function openClusterStore(config: ClusterStoreConfig, configPath = 
   if (config.type === 'file') {
     const { FileClusterStore } = await import('./file-cluster-store');
     return new FileClusterStore(config.path);
+  }
+  if (config.type === 'kubernetes') {
+    const { openKubernetesClusterStore } = await import('./kubernetes-cluster-store');
+    return openKubernetesClusterStore(config);
   }
   const { openEtcdClusterStore } = await import('./etcd-cluster-store');
   return openEtcdClusterStore(config, configPath);

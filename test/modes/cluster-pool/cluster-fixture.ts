@@ -12,6 +12,9 @@ import type { ClusterStoreConfig } from '../../../src/store/cluster/cluster-stor
 import { runPlugin } from '../../helpers/run-plugin';
 import type { PluginCall, PluginOutcome } from '../../helpers/run-plugin';
 import type { EtcdServer } from '../../helpers/etcd-server';
+import type { KubeStoreBackend } from '../../helpers/fake-kube-claims';
+
+export type StoreKind = 'file' | 'etcd' | 'kubernetes';
 
 export interface Cluster {
   readonly dir: string;
@@ -21,9 +24,14 @@ export interface Cluster {
 }
 
 let seq = 0;
-export function newCluster(root: string, kind: 'file' | 'etcd', etcd?: EtcdServer): Cluster {
+/** A fresh cluster; with the kubernetes store, the stand-in's objects are emptied (one cluster at a time per backend). */
+export function newCluster(root: string, kind: StoreKind, etcd?: EtcdServer, kube?: KubeStoreBackend): Cluster {
   const dir = path.join(root, `cluster-${++seq}`);
   fs.mkdirSync(dir, { recursive: true });
+  if (kind === 'kubernetes') {
+    kube!.claims.clear();
+    return { dir, store: kube!.store(), storeConfig: kube!.config() };
+  }
   if (kind === 'file') {
     const p = path.join(dir, 'store');
     return { dir, store: { type: 'file', path: p }, storeConfig: { type: 'file', path: p } };

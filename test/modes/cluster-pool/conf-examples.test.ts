@@ -1,7 +1,7 @@
 /**
  * The cluster-pool examples serve a real ADD: the file example with its paths moved to a
  * temp directory, the etcd example against a real etcd with TLS (endpoints and files
- * replaced by the test's).
+ * replaced by the test's), the kubernetes-store example against the stand-in API server.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -40,5 +40,23 @@ test('cluster-pool-etcd.conflist: ADD through etcd with TLS', async () => {
   } finally {
     cleanup();
     await etcd.stop();
+  }
+});
+
+test('cluster-pool-kubernetes.conflist: ADD through the stand-in API server (kubeconfig replaced by the test\'s)', async () => {
+  const { startKubeStoreBackend } = await import('../../helpers/fake-kube-claims');
+  const kube = await startKubeStoreBackend();
+  const { dir, cleanup } = tempDataDir();
+  try {
+    const doc = example('cluster-pool-kubernetes.conflist');
+    const store = pluginConf(doc, {}).ipam['clusterStore'] as Record<string, unknown>;
+    const conf = pluginConf(doc, { dataDir: dir, nodeName: 'n1', clusterStore: { ...store, kubeconfig: kube.kubeconfig } });
+    const out = await runPlugin({ command: 'ADD', stdin: conf });
+    expect(out.code).toBe(0);
+    expect(out.json.ips[0].address).toMatch(/^10\.\d+\.\d+\.2\/24$/);
+    expect([...kube.claims.claims().values()]).toEqual(['n1/pod-network']);
+  } finally {
+    cleanup();
+    await kube.close();
   }
 });

@@ -26,6 +26,11 @@ test('etcd store with TLS and prefix', () => {
 });
 
 const v4 = { clusterPoolIPv4PodCIDRList: ['10.0.0.0/16'] };
+test('kubernetes store: a kubeconfig, or in-cluster without one; default timeout 5 s; the environment kept for it', () => {
+  expect(parse({ ...v4, clusterStore: { type: 'kubernetes', kubeconfig: '/etc/k', timeoutSeconds: 2 } }).store).toEqual({ type: 'kubernetes', kubeconfig: '/etc/k', timeoutMs: 2000, env });
+  expect(parse({ ...v4, clusterStore: { type: 'kubernetes' } }).store).toEqual({ type: 'kubernetes', timeoutMs: 5000, env });
+});
+
 test.each<[string, Record<string, unknown>, string, RegExp]>([
   ['no pool', {}, 'ipam.clusterPoolIPv4PodCIDRList', /no pool/],
   ['mask not longer than the pool', { ...v4, clusterPoolIPv4MaskSize: 16 }, 'ipam.clusterPoolIPv4MaskSize', /not longer than the prefix of pool 10\.0\.0\.0\/16/],
@@ -44,7 +49,10 @@ test.each<[string, Record<string, unknown>, string, RegExp]>([
   ['maxBlocksPerNode 0', { ...v4, maxBlocksPerNode: 0 }, 'ipam.maxBlocksPerNode', /whole number/],
   ['maxBlocksPerNode 1.5', { ...v4, maxBlocksPerNode: 1.5 }, 'ipam.maxBlocksPerNode', /whole number/],
   ['bad node name', { ...v4, nodeName: 'a b' }, 'ipam.nodeName', /not a usable node name/],
-  ['unknown store', { ...v4, clusterStore: { type: 'consul' } }, 'ipam.clusterStore.type', /"file" or "etcd"/],
+  ['unknown store', { ...v4, clusterStore: { type: 'consul' } }, 'ipam.clusterStore.type', /"file", "etcd" or "kubernetes"/],
+  ['kubernetes relative kubeconfig', { ...v4, clusterStore: { type: 'kubernetes', kubeconfig: 'kubeconfig' } }, 'ipam.clusterStore.kubeconfig', /absolute path/],
+  ['kubernetes timeout too long', { ...v4, clusterStore: { type: 'kubernetes', timeoutSeconds: 120 } }, 'ipam.clusterStore.timeoutSeconds', /from 0\.5 to 60/],
+  ['kubernetes with etcd keys', { ...v4, clusterStore: { type: 'kubernetes', endpoints: ['https://a:1'] } }, 'ipam.clusterStore.endpoints', /not used by the kubernetes store/],
   ['store not an object', { ...v4, clusterStore: 'etcd' }, 'ipam.clusterStore', /must be an object/],
   ['relative file path', { ...v4, clusterStore: { type: 'file', path: 'x' } }, 'ipam.clusterStore.path', /absolute/],
   ['etcd without endpoints', { ...v4, clusterStore: { type: 'etcd' } }, 'ipam.clusterStore.endpoints', /non-empty list/],

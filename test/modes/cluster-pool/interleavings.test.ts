@@ -1,6 +1,7 @@
 /**
  * One block, one node, in the interleavings that broke it (issue 14), through the built
- * plugin against a real etcd and the file store, judged by what nodes hand out:
+ * plugin against a real etcd, the file store and the kubernetes store (on the stand-in
+ * API server), judged by what nodes hand out:
  * 1. racing claims with different masks (a rolling mask change; two networks sharing a pool);
  * 2. a node whose block the store gives to someone else (an etcd snapshot restore; a
  *    remote `blocks release`, refused while the node looks alive, then forced);
@@ -18,6 +19,8 @@ import { openClusterStore } from '../../../src/store/cluster/cluster-store';
 import { cniEnv, pluginCommand, runPlugin, tempDataDir } from '../../helpers/run-plugin';
 import { startEtcd } from '../../helpers/etcd-server';
 import type { EtcdServer } from '../../helpers/etcd-server';
+import { startKubeStoreBackend } from '../../helpers/fake-kube-claims';
+import type { KubeStoreBackend } from '../../helpers/fake-kube-claims';
 import { addRetrying, addressOf, ageCheck, call, expectOneBlockOneNode, localRecord, newCluster, nodeConf, storeOwners } from './cluster-fixture';
 import type { Cluster } from './cluster-fixture';
 
@@ -26,20 +29,23 @@ const RUNS = Array.from({ length: Number(process.env.POD_IPAM_INTERLEAVINGS ?? 1
 
 let tmp: { dir: string; cleanup: () => void };
 let etcd: EtcdServer;
+let kube: KubeStoreBackend;
 beforeAll(async () => {
   tmp = tempDataDir('pod-ipam-interleave-');
   etcd = await startEtcd();
+  kube = await startKubeStoreBackend();
 });
 afterAll(async () => {
   await etcd?.stop();
+  await kube?.close();
   tmp?.cleanup();
 });
 
 const inBlock = (block: string, ip: string) => cidrContains(parseCidr(block)!.cidr, parseIP(ip)!);
 
-describe.each(['file', 'etcd'] as const)('%s store', (kind) => {
+describe.each(['file', 'etcd', 'kubernetes'] as const)('%s store', (kind) => {
   test.each(RUNS)('1a. 20 nodes claim at once with masks 24 and 23: no overlap, no address twice (run %i)', async () => {
-    const cluster = newCluster(tmp.dir, kind, etcd);
+    const cluster = newCluster(tmp.dir, kind, etcd, kube);
     const nodes = Array.from({ length: 20 }, (_, i) => ({ node: `n${i}`, ipam: { clusterPoolIPv4PodCIDRList: ['10.80.0.0/19'], clusterPoolIPv4MaskSize: i % 2 ? 23 : 24 } }));
     const outs = await Promise.all(nodes.map((n) => addRetrying(cluster, n.node, 'c1', n.ipam)));
     // The pool may run out for some /23 nodes (code 106): that is an answer, not a failure.
@@ -51,7 +57,7 @@ describe.each(['file', 'etcd'] as const)('%s store', (kind) => {
   });
 
   test.each(RUNS)('1b. two networks sharing a pool and store, masks 24 and 26, 10 nodes each: no overlap (run %i)', async () => {
-    const cluster = newCluster(tmp.dir, kind, etcd);
+    const cluster = newCluster(tmp.dir, kind, etcd, kube);
     // A /20 (16 /24s) for 10 /24 and 10 /26 blocks: tight, so claims of both sizes meet.
     const pairs = Array.from({ length: 20 }, (_, i) => ({ node: `n${i % 10}`, network: i < 10 ? 'net24' : 'net26', ipam: { clusterPoolIPv4PodCIDRList: ['10.81.0.0/20'], clusterPoolIPv4MaskSize: i < 10 ? 24 : 26 } }));
     const outs = await Promise.all(pairs.map((p) => addRetrying(cluster, p.node, 'c1', p.ipam, p.network)));
@@ -62,7 +68,7 @@ describe.each(['file', 'etcd'] as const)('%s store', (kind) => {
   });
 
   test.each(RUNS)('2b. a remote release is refused while the node has a heartbeat; forced, the node stops serving the block (run %i)', async () => {
-    const cluster = newCluster(tmp.dir, kind, etcd);
+    const cluster = newCluster(tmp.dir, kind, etcd, kube);
     const ipam = { clusterPoolIPv4PodCIDRList: ['10.220.0.0/23'] }; // two blocks, node-y holds the other
     const live = addressOf(await call(cluster, 'node-x', 'ADD', 'pod-1', ipam));
     addressOf(await call(cluster, 'node-y', 'ADD', 'pod-1', ipam));
@@ -113,21 +119,25 @@ describe.each(['file', 'etcd'] as const)('%s store', (kind) => {
   });
 });
 
-test.each(RUNS)('2a. etcd restored from an older snapshot gives a node\'s block to another: the node stops serving it (run %i)', async () => {
-  const cluster = newCluster(tmp.dir, 'etcd', etcd);
+describe.each(['etcd', 'kubernetes'] as const)('%s store', (kind) => {
+test.each(RUNS)('2a. the store restored from an older snapshot gives a node\'s block to another: the node stops serving it (run %i)', async () => {
+  const cluster = newCluster(tmp.dir, kind, etcd, kube);
   const ipam = { clusterPoolIPv4PodCIDRList: ['10.64.0.0/23'] }; // two blocks
   const c = addressOf(await call(cluster, 'node-c', 'ADD', 'pod-c', ipam));
   addressOf(await call(cluster, 'node-b', 'ADD', 'pod-b', ipam));
   const block = localRecord(cluster, 'node-c').blocks[0]!;
   const snapshot = path.join(cluster.dir, 'snap.db');
-  await etcd.snapshot(snapshot); // block -> node-c
+  // block -> node-c (kubernetes: the etcd under the API server, as the stand-in keeps it)
+  const snap = kind === 'etcd' ? await etcd.snapshot(snapshot) : kube.claims.snapshot();
   const store = await openClusterStore(cluster.storeConfig);
   await store.release(block, 'node-c/podnet'); // node-c "left"; node-a gets its block
   await store.close();
   const a = addressOf(await call(cluster, 'node-a', 'ADD', 'pod-a', ipam));
   expect(localRecord(cluster, 'node-a').blocks).toEqual([block]);
 
-  await etcd.restore(snapshot); // etcd says block -> node-c again; node-c still serves it
+  // The store says block -> node-c again; node-c still serves it.
+  if (kind === 'etcd') await etcd.restore(snapshot);
+  else kube.claims.restore(snap as string);
   expect((await storeOwners(cluster)).get(block)).toBe('node-c/podnet');
   ageCheck(cluster, 'node-a', 3600);
   const a2 = await call(cluster, 'node-a', 'ADD', 'pod-a2', ipam);
@@ -142,7 +152,7 @@ test.each(RUNS)('2a. etcd restored from an older snapshot gives a node\'s block 
 });
 
 test.each(RUNS)('3. growth after the store lost the node\'s claim: the block is claimed back, growth takes another (run %i)', async () => {
-  const cluster = newCluster(tmp.dir, 'etcd', etcd);
+  const cluster = newCluster(tmp.dir, kind, etcd, kube);
   const ipam = { clusterPoolIPv4PodCIDRList: ['10.250.0.0/29'], clusterPoolIPv4MaskSize: 30, maxBlocksPerNode: 2 }; // one pod per block
   const first = addressOf(await call(cluster, 'n', 'ADD', 'c1', ipam));
   const [block] = localRecord(cluster, 'n').blocks;
@@ -157,6 +167,7 @@ test.each(RUNS)('3. growth after the store lost the node\'s claim: the block is 
   expect((await call(cluster, 'n', 'DEL', 'c1', ipam)).code).toBe(0);
   addressOf(await call(cluster, 'n', 'ADD', 'c4', ipam)); // and it serves again
   await expectOneBlockOneNode(cluster, [{ who: 'n', node: 'n', network: 'podnet', addresses: [first, second] }]);
+});
 });
 
 const hasStrace = spawnSync('strace', ['-V']).status === 0;

@@ -1,7 +1,8 @@
 /**
  * cluster-pool through the built plugin, as a runtime runs it: many simulated nodes (own
- * data directory and node name each) claiming at once, with the file store and with a
- * real etcd (plain and TLS), etcd outages before, after and during claims.
+ * data directory and node name each) claiming at once, with the file store, a real etcd
+ * (plain and TLS) and the kubernetes store (stand-in API server), etcd outages before,
+ * after and during claims. The kubernetes store's own cases: kubernetes-store.test.ts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,22 +13,36 @@ import { runPlugin, tempDataDir } from '../../helpers/run-plugin';
 import type { PluginOutcome } from '../../helpers/run-plugin';
 import { startEtcd } from '../../helpers/etcd-server';
 import type { EtcdServer } from '../../helpers/etcd-server';
+import { startKubeStoreBackend } from '../../helpers/fake-kube-claims';
+import type { KubeStoreBackend } from '../../helpers/fake-kube-claims';
 
 let tmp: { dir: string; cleanup: () => void };
 let etcd: EtcdServer;
+let kube: KubeStoreBackend;
 beforeAll(async () => {
   tmp = tempDataDir('pod-ipam-cp-');
   etcd = await startEtcd();
+  kube = await startKubeStoreBackend();
 });
 afterAll(async () => {
   await etcd?.stop();
+  await kube?.close();
   tmp?.cleanup();
 });
 
 let seq = 0;
+/** Kubernetes-store clusters have no path or prefix to name their node directories by. */
+const kubeIds = new WeakMap<Record<string, unknown>, string>();
+const clusterId = (store: Record<string, unknown>): string => String(store['path'] ?? store['prefix'] ?? kubeIds.get(store));
 /** A fresh cluster: its own store (file directory or etcd prefix). */
-function cluster(kind: 'file' | 'etcd', server: EtcdServer = etcd): { store: Record<string, unknown>; config: ClusterStoreConfig } {
+function cluster(kind: 'file' | 'etcd' | 'kubernetes', server: EtcdServer = etcd): { store: Record<string, unknown>; config: ClusterStoreConfig } {
   seq++;
+  if (kind === 'kubernetes') {
+    kube.claims.clear();
+    const store = kube.store();
+    kubeIds.set(store, `kube-${seq}`);
+    return { store, config: kube.config() };
+  }
   if (kind === 'file') {
     const p = path.join(tmp.dir, `store-${seq}`);
     return { store: { type: 'file', path: p }, config: { type: 'file', path: p } };
@@ -43,7 +58,7 @@ function conf(nodeName: string, store: Record<string, unknown>, ipam: Record<str
   return {
     cniVersion: '1.1.0',
     name: 'podnet',
-    ipam: { type: 'pod-ipam', mode: 'cluster-pool', dataDir: nodeDir(String(store['path'] ?? store['prefix']), nodeName), nodeName, clusterPoolIPv4PodCIDRList: ['10.64.0.0/16'], clusterStore: store, ...ipam },
+    ipam: { type: 'pod-ipam', mode: 'cluster-pool', dataDir: nodeDir(clusterId(store), nodeName), nodeName, clusterPoolIPv4PodCIDRList: ['10.64.0.0/16'], clusterStore: store, ...ipam },
   };
 }
 
@@ -70,12 +85,12 @@ async function owners(config: ClusterStoreConfig): Promise<Map<string, string>> 
 /** Every node's local record of its blocks. */
 function localBlocks(store: Record<string, unknown>, nodes: string[]): Map<string, string[]> {
   return new Map(nodes.map((n) => {
-    const file = path.join(nodeDir(String(store['path'] ?? store['prefix']), n), 'podnet', 'cluster-pool.json');
+    const file = path.join(nodeDir(clusterId(store), n), 'podnet', 'cluster-pool.json');
     return [n, fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { blocks: string[] }).blocks : []];
   }));
 }
 
-describe.each(['file', 'etcd'] as const)('%s store', (kind) => {
+describe.each(['file', 'etcd', 'kubernetes'] as const)('%s store', (kind) => {
   test('50 nodes starting at once get 50 distinct blocks; a restarted node keeps its block', async () => {
     const { store, config } = cluster(kind);
     const nodes = Array.from({ length: 50 }, (_, i) => `node-${i}`);

@@ -1,33 +1,56 @@
 /**
- * One contract, run against both cluster stores: the file store in a temp directory and
- * the etcd store against a real etcd.
+ * One contract, run against every cluster store: the file store in a temp directory, the
+ * etcd store against a real etcd, and the kubernetes store against the stand-in API
+ * server (test/helpers/fake-kube-claims.ts; no real kube-apiserver runs here).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openClusterStore } from '../../../src/store/cluster/cluster-store';
 import type { ClusterStore } from '../../../src/store/cluster/cluster-store';
-import { ConfigError, CorruptStateError, TryAgainError } from '../../../src/core/errors';
+import { ClusterStoreError, ConfigError, CorruptStateError, TryAgainError } from '../../../src/core/errors';
 import { cidrsOverlap, parseCidr } from '../../../src/core/ip';
 import { createClaim, removeClaim } from '../../../src/store/cluster/claim-files';
+import { claimedBefore } from '../../../src/store/cluster/kube-claim-objects';
 import { makeCerts, startEtcd } from '../../helpers/etcd-server';
 import type { EtcdServer } from '../../helpers/etcd-server';
+import { FakeKubeClaims } from '../../helpers/fake-kube-claims';
+import { startKubeFixture } from '../../modes/kubernetes/kube-fixture';
+import type { KubeFixture } from '../../modes/kubernetes/kube-fixture';
+
+// The kubernetes store's cases make many HTTPS requests to an in-process stand-in: on a
+// loaded machine they outlast jest's default 5 s.
+jest.setTimeout(120000);
 
 let etcd: EtcdServer;
 let tmp: string;
+let kube: KubeFixture;
+let claims: FakeKubeClaims;
 beforeAll(async () => {
   etcd = await startEtcd();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pod-ipam-cstore-'));
+  kube = await startKubeFixture();
+  claims = new FakeKubeClaims(kube.server);
+  // Claims are owned by Node objects: every node name the contract uses exists.
+  for (const n of ['node-a', 'node-b', 'a', 'b', 'c', ...Array.from({ length: 40 }, (_, i) => `n${i}`)]) kube.server.setNode(n, []);
 });
 afterAll(async () => {
   await etcd?.stop();
+  await kube?.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+/** A fresh kubernetes store: the stand-in keeps one set of objects, so empty it. */
+async function openKube(): Promise<ClusterStore> {
+  claims.clear();
+  return openClusterStore({ type: 'kubernetes', timeoutMs: 20000, env: kube.inClusterEnv() });
+}
 
 let seq = 0;
 const stores: [string, () => Promise<ClusterStore>][] = [
   ['file', () => openClusterStore({ type: 'file', path: path.join(tmp, `store-${++seq}`) })],
   ['etcd', () => openClusterStore({ type: 'etcd', endpoints: [etcd.endpoint], prefix: `/test-${++seq}` })],
+  ['kubernetes', openKube],
 ];
 
 describe.each(stores)('%s cluster store', (_name, open) => {
@@ -160,4 +183,118 @@ test('etcd store: unreachable etcd is TryAgainError naming the endpoint', async 
   expect(err).toBeInstanceOf(TryAgainError);
   expect((err as Error).message).toContain('127.0.0.1:1');
   await store.close();
+});
+
+describe('kubernetes store', () => {
+  let store: ClusterStore;
+  beforeEach(async () => {
+    store = await openKube();
+    claims.allow();
+  });
+
+  test('a claim is one object per block: node, network, and an ownerReference to the Node', async () => {
+    kube.server.setNode('worker-1', []);
+    expect((await store.claim('fd00::100/120', 'worker-1/podnet')).won).toBe(true);
+    const [object] = claims.objects();
+    expect(object).toMatchObject({
+      apiVersion: 'pod-ipam.io/v1',
+      kind: 'IPAMBlockClaim',
+      metadata: { name: 'v6-fd00--100-120', labels: { 'pod-ipam.io/node': 'worker-1' }, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: 'worker-1', uid: 'uid-worker-1' }] },
+      spec: { block: 'fd00::100/120', node: 'worker-1', network: 'podnet' },
+    });
+    expect(await store.list()).toEqual([{ block: 'fd00::100/120', node: 'worker-1/podnet' }]);
+  });
+
+  test('deleting a Node frees its blocks (the garbage collector follows the ownerReference)', async () => {
+    kube.server.setNode('gone', []);
+    expect((await store.claim('10.3.0.0/24', 'gone/podnet')).won).toBe(true);
+    expect((await store.claim('10.3.1.0/24', 'a/podnet')).won).toBe(true);
+    await store.heartbeat('gone/podnet', 60);
+    expect(claims.deleteNode('gone')).toBe(2); // its claim and its heartbeat
+    expect(await store.list()).toEqual([{ block: '10.3.1.0/24', node: 'a/podnet' }]);
+    expect(await store.lastHeartbeat('gone/podnet')).toBeUndefined();
+    expect((await store.claim('10.3.0.0/24', 'b/podnet')).won).toBe(true);
+  });
+
+  test('a claim for a node with no Node object: TryAgainError naming it', async () => {
+    const err = await store.claim('10.3.0.0/24', 'no-such-node/podnet').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TryAgainError);
+    expect((err as Error).message).toContain('node "no-such-node" does not exist');
+    expect(await store.list()).toEqual([]);
+  });
+
+  test('403 is a ClusterStoreError (code 107) naming the missing permission; unreachable is TryAgainError', async () => {
+    claims.deny('create');
+    const err = await store.claim('10.3.0.0/24', 'a/podnet').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClusterStoreError);
+    expect((err as Error).message).toMatch(/refused "create on ipamblockclaims.pod-ipam.io" \(403 Forbidden\).*deploy-cluster-pool.yaml/);
+    const down = await openClusterStore({ type: 'kubernetes', timeoutMs: 2000, env: { ...kube.inClusterEnv(), KUBERNETES_SERVICE_PORT: '1' } });
+    const unreachable = await down.list().catch((e: unknown) => e);
+    expect(unreachable).toBeInstanceOf(TryAgainError);
+    expect((unreachable as Error).message).toContain('cannot reach the Kubernetes API server at https://127.0.0.1:1');
+  });
+
+  test('an object the API server refuses (422 Invalid) is a ClusterStoreError (code 107), not "try again"', async () => {
+    claims.refuseObjects();
+    const err = await store.claim('10.3.0.0/24', 'a/podnet').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClusterStoreError);
+    expect((err as Error).message).toMatch(/answered POST \/apis\/pod-ipam.io\/v1\/ipamblockclaims with HTTP 422: .* is invalid/);
+  });
+
+  test('a release is fenced: a claim made again meanwhile (new uid) is not removed by a stale releaser', async () => {
+    expect((await store.claim('10.3.0.0/24', 'a/podnet')).won).toBe(true);
+    expect(await store.release('10.3.0.0/24', 'b/podnet')).toBe(false);
+    expect(await store.release('10.3.0.0/24', 'a/podnet')).toBe(true);
+    expect(await store.list()).toEqual([]);
+  });
+
+  test('a list longer than a page is read whole', async () => {
+    const blocks = Array.from({ length: 1100 }, (_, i) => `10.${100 + (i >> 8)}.${i & 255}.0/24`);
+    blocks.forEach((b) => claims.createClaim(b, 'a', 'podnet', `v4-${b.replace('/', '-')}`));
+    const listed = await store.list();
+    expect(listed.length).toBe(1100); // three pages of 500
+    expect(new Set(listed.map((c) => c.block))).toEqual(new Set(blocks));
+  });
+});
+
+test('kubernetes store: a kubeconfig that cannot be read is a ConfigError naming ipam.clusterStore.kubeconfig', async () => {
+  const err = await openClusterStore({ type: 'kubernetes', kubeconfig: path.join(tmp, 'nope'), timeoutMs: 1000, env: {} }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ConfigError);
+  expect((err as ConfigError).path).toBe('ipam.clusterStore.kubeconfig');
+});
+
+describe('kubernetes store: the overlap rule in scripted interleavings (exclusive create, then a list)', () => {
+  let store: ClusterStore;
+  beforeEach(async () => {
+    store = await openKube();
+  });
+
+  test('a claim created after an overlapping one that has not checked yet withdraws; the earlier one then stands', async () => {
+    // b's /23 is created (b has not listed yet); then a claims the /24 inside it.
+    claims.createClaim('10.5.0.0/23', 'b', 'net', 'v4-10.5.0.0-23');
+    expect(await store.claim('10.5.1.0/24', 'a/net')).toEqual({ owner: 'b/net', won: false });
+    expect(claims.claims()).toEqual(new Map([['10.5.0.0/23', 'b/net']])); // a withdrew its object
+    // b's check now (its claim retried: 409, its own): nothing earlier overlaps: it stands.
+    expect(await store.claim('10.5.0.0/23', 'b/net')).toEqual({ owner: 'b/net', won: true });
+  });
+
+  test('a claim created before an overlapping one stands; the later one withdraws at its check', async () => {
+    expect(await store.claim('10.6.0.0/24', 'a/net')).toEqual({ owner: 'a/net', won: true });
+    claims.createClaim('10.6.0.0/23', 'b', 'net', 'v4-10.6.0.0-23'); // created later, not checked yet
+    expect(await store.claim('10.6.0.0/24', 'a/net')).toEqual({ owner: 'a/net', won: true }); // a's retry still stands
+    // b's check: a's claim is earlier: b's claim does not stand, and its object is withdrawn.
+    expect(await store.claim('10.6.0.0/23', 'b/net')).toEqual({ owner: 'a/net', won: false });
+    expect(claims.claims()).toEqual(new Map([['10.6.0.0/24', 'a/net']]));
+  });
+
+  test.each([
+    ['earlier resourceVersion', { rv: '5', created: 1000 }, { rv: '9', created: 1000 }, true],
+    ['later resourceVersion', { rv: '12', created: 1000 }, { rv: '9', created: 1000 }, false],
+    ['later resourceVersion but created over 2 s before (modified since)', { rv: '12', created: 1000 }, { rv: '9', created: 4000 }, true],
+    ['a resourceVersion that is not a number', { rv: 'abc', created: 1000 }, { rv: '9', created: 1000 }, true],
+    ['no creation time', { rv: '12', created: NaN }, { rv: '9', created: 1000 }, true],
+  ])('claimedBefore: %s', (_name, other, mine, expected) => {
+    const c = (x: { rv: string; created: number }) => ({ block: '10.0.0.0/24', node: 'n', name: 'x', uid: 'u', resourceVersion: x.rv, created: x.created });
+    expect(claimedBefore(c(other), c(mine))).toBe(expected);
+  });
 });
