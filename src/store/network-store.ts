@@ -80,18 +80,18 @@ export async function withNetworkState<T>(options: NetworkStoreOptions, work: (s
 /**
  * Operators' release: under the lock, releases what `select` picks from all reservations
  * (nothing with `dryRun`) and sweeps crash leftovers; durable when it returns.
- * @returns the picked reservations, how many there were in all, and what failed
+ * @returns the picked reservations, those released (durable when it returns), how many there were in all, and what failed
  */
-export async function releaseWhere(options: NetworkStoreOptions, select: (all: readonly Reservation[]) => Reservation[], dryRun: boolean): Promise<{ picked: Reservation[]; total: number; failures: string[] }> {
+export async function releaseWhere(options: NetworkStoreOptions, select: (all: readonly Reservation[]) => Reservation[], dryRun: boolean): Promise<{ picked: Reservation[]; released: Reservation[]; total: number; failures: string[] }> {
   const state = openNetwork(options);
   const { value } = await underLock(state, options, () => {
     const all = state.reservations();
     const picked = select(all);
-    if (dryRun) return { picked, total: all.length, failures: [] };
+    if (dryRun) return { picked, released: [], total: all.length, failures: [] };
     const { released, failures } = state.releaseAll(picked, all);
     const gone = new Set(released);
     state.sweep(all.filter((r) => !gone.has(r)), () => false);
-    return { picked, total: all.length, failures };
+    return { picked, released, total: all.length, failures };
   });
   if (!dryRun && value.picked.length > 0) {
     state.syncAddresses();

@@ -80,6 +80,15 @@ describe('pod identity on reservations', () => {
     const again = await cli(['release', '--data-dir', dir, '--network', 'testnet', '--pod', 'default/web-0']);
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/nothing to release.*pod default\/web-0/);
+
+    // The audit log tells the pod's whole story: its ADD, then the operator's release of
+    // each address (the dry run and the release of nothing wrote no line).
+    const story = await cli(['log', '--data-dir', dir, '--pod', 'default/web-0', '--json']);
+    expect(story.code).toBe(0);
+    const lines = story.stdout.trim().split('\n').map((l) => JSON.parse(l) as { verb: string; released?: string[]; containerId: string });
+    expect(lines.map((l) => l.verb)).toEqual(['ADD', 'RELEASE', 'RELEASE']);
+    expect(lines.slice(1).flatMap((l) => l.released).sort()).toEqual([...held.web!].sort());
+    expect(lines.every((l) => l.containerId === 'sandbox-web')).toBe(true);
   });
 
   test('--pod takes NAMESPACE/NAME and no other selector', async () => {

@@ -88,6 +88,12 @@ test('pages through the node\'s pods (limit/continue) and releases exactly the o
   // The last page's pods count as alive: their reservations stay.
   expect(held()).toEqual([...live].sort());
   expect(fs.existsSync(path.join(dataDir, NETWORK, 'attachments', 'c-gone:eth0'))).toBe(false);
+  // Each release is in the audit log, so `pod-ipam log --address` tells why the address went.
+  const why = await cli(['log', '--data-dir', dataDir, '--address', gone, '--json']);
+  expect(why.stdout.trim().split('\n').map((l) => JSON.parse(l))).toMatchObject([
+    { verb: 'ADD', containerId: 'c-gone' },
+    { verb: 'RECONCILE', containerId: 'c-gone', pod: { name: 'gone', uid: 'uid-gone' }, released: [gone] },
+  ]);
 });
 
 test('a pod recreated under the same name (new UID): the old pod\'s reservation is released, the new one\'s kept', async () => {

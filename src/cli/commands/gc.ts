@@ -16,6 +16,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { Reservation } from '../../core/attachment';
 import { releaseWhere } from '../../store/network-store';
+import { auditOperatorRelease } from '../operator-audit';
 import type { CliIO, CommandRegistrar } from '../program';
 import { CliError, existingNetworkDir, parseDurationMs, parseNetworkName, withCommon } from './common';
 import type { DataDirOptions, JsonOptions } from './common';
@@ -57,11 +58,12 @@ export const registerGc: CommandRegistrar = (program: Command, io: CliIO) => {
     // in it but is alive: every reservation made since (mtime - grace) is kept.
     const keepFrom = new Date(fs.statSync(options.keepFile).mtimeMs - options.grace).toISOString();
     const isNewer = (r: Reservation) => r.since !== '' && r.since >= keepFrom;
-    const { picked, total, failures } = await releaseWhere(
+    const { picked, released, total, failures } = await releaseWhere(
       { dataDir: options.dataDir, network: options.network },
       (all) => all.filter((r) => !isKept(r.owner.containerId) && !isNewer(r)),
       options.dryRun === true,
     );
+    auditOperatorRelease(options.dataDir, options.network, 'gc', released);
     if (failures.length > 0) throw new CliError(`could not release ${failures.length} reservation(s): ${failures.slice(0, 5).join('; ')}`);
     printReleased(io, options.network, picked, { dryRun: options.dryRun === true, json: options.json === true, kept: total - picked.length });
   });

@@ -17,6 +17,7 @@ import { formatIP, parseIP } from '../../core/ip';
 import { podRef } from '../../core/pod';
 import { renderTable } from '../format/table';
 import { readConfigFile } from '../inspect/config-file';
+import { OPERATOR_VERBS } from '../operator-audit';
 import type { CliIO, CommandRegistrar } from '../program';
 import { CliError, parseNetworkName, withCommon } from './common';
 import type { DataDirOptions, JsonOptions } from './common';
@@ -46,7 +47,7 @@ export const registerLog: CommandRegistrar = (program: Command, io: CliIO) => {
       .addOption(new Option('--container <id>', 'only this container ID, or IDs starting with it'))
       .addOption(new Option('--address <ip>', 'only calls that gave, released, asked for or refused this address').argParser(parseAddress))
       .addOption(new Option('--network <name>', 'only this network').argParser(parseNetworkName))
-      .addOption(new Option('--verb <verb>', 'only ADD, DEL, CHECK, GC or STATUS calls').choices(['ADD', 'DEL', 'CHECK', 'GC', 'STATUS']))
+      .addOption(new Option('--verb <verb>', 'only calls of this verb: the plugin\'s ADD, DEL, CHECK, GC, STATUS, or the releases of the operator commands release, gc and reconcile').choices(['ADD', 'DEL', 'CHECK', 'GC', 'STATUS', ...Object.values(OPERATOR_VERBS)]))
       .addOption(new Option('--since <when>', 'only calls since a duration ago (90s, 15m, 2h, 7d) or a time (2026-12-02T03:00:00Z)').argParser(checkSince))
       .option('--errors', 'only failed calls')
       .addOption(new Option('-n, --lines <n>', 'the last N matching calls (0: all)').default(50).argParser(parseCount))

@@ -21,6 +21,7 @@ import type { Reservation } from '../../core/attachment';
 import { PodIpamError } from '../../core/errors';
 import type { Connection } from '../../modes/kubernetes/connection';
 import { networkDir, releaseWhere } from '../../store/network-store';
+import { auditOperatorRelease } from '../operator-audit';
 import { CliError } from './common';
 
 /** Exit code when the node's pods could not be read from the API: nothing was released. */
@@ -77,7 +78,7 @@ export async function reconcile(plan: ReconcilePlan): Promise<ReconcileReport> {
     // A network no ADD has run on yet has nothing to reconcile (and gets no directories made for it).
     if (!fs.existsSync(path.join(networkDir(target.dataDir, target.network), 'ips'))) continue;
     const kept = { live: 0, young: 0, withoutPod: 0 };
-    const { picked, failures } = await releaseWhere(
+    const { picked, released, failures } = await releaseWhere(
       { dataDir: target.dataDir, network: target.network },
       (all) => all.filter((r) => {
         const uid = r.pod?.uid;
@@ -90,6 +91,7 @@ export async function reconcile(plan: ReconcilePlan): Promise<ReconcileReport> {
       }),
       plan.dryRun,
     );
+    auditOperatorRelease(target.dataDir, target.network, 'reconcile', released);
     networks.push({ network: target.network, dataDir: target.dataDir, released: picked, kept, failures });
   }
   return { node: plan.nodeName, server: conn.server, pods: uids.size, pages, cutoff: new Date(cutoff).toISOString(), networks };

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import type { Reservation } from '../../core/attachment';
 import { parseIP } from '../../core/ip';
 import { releaseWhere } from '../../store/network-store';
+import { auditOperatorRelease } from '../operator-audit';
 import type { CliIO, CommandRegistrar } from '../program';
 import { CliError, existingNetworkDir, parseNetworkName, withCommon } from './common';
 import type { DataDirOptions, JsonOptions } from './common';
@@ -38,14 +39,15 @@ export const registerRelease: CommandRegistrar = (program: Command, io: CliIO) =
     if (options.ifname !== undefined && options.container === undefined) cmd.error('error: --ifname needs --container', { exitCode: 2 });
     if (options.ip === undefined && options.container === undefined && options.pod === undefined) cmd.error('error: give --ip ADDR, --container ID or --pod NAMESPACE/NAME', { exitCode: 2 });
     existingNetworkDir(options.dataDir, options.network);
-    const { picked: released, failures } = await releaseWhere(
+    const { picked, released, failures } = await releaseWhere(
       { dataDir: options.dataDir, network: options.network },
       (all) => all.filter((r) => matches(r, options)),
       options.dryRun === true,
     );
+    auditOperatorRelease(options.dataDir, options.network, 'release', released);
     if (failures.length > 0) throw new CliError(`could not release ${failures.length} reservation(s): ${failures.slice(0, 5).join('; ')}`);
-    if (released.length === 0) io.stderr(`pod-ipam: nothing to release: no reservation in network ${options.network} matches ${describe(options)}\n`);
-    printReleased(io, options.network, released, { dryRun: options.dryRun === true, json: options.json === true });
+    if (picked.length === 0) io.stderr(`pod-ipam: nothing to release: no reservation in network ${options.network} matches ${describe(options)}\n`);
+    printReleased(io, options.network, picked, { dryRun: options.dryRun === true, json: options.json === true });
   });
 };
 
