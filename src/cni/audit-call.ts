@@ -32,6 +32,9 @@ export interface CallFacts {
   cniError?: CniError;
 }
 
+/** Milliseconds as the audit line writes them: to a hundredth. */
+export const roundMs = (ms: number): number => Math.round(ms * 100) / 100;
+
 /** Raw values (from a call refused before they were validated) are cut to this length. */
 const RAW_CHARS = 128;
 
@@ -72,7 +75,7 @@ function lineOf(facts: CallFacts, verb: string, nowMs: number, now: Date): Audit
     ...(error instanceof RangeExhaustedError ? { exhausted: { set: error.setIndex } } : {}),
     ...facts.notes.notes,
     ...(cniError ? { error: { code: cniError.code, msg: cniError.msg } } : {}),
-    durationMs: Math.round((nowMs - facts.startedMs) * 100) / 100,
+    durationMs: roundMs(nowMs - facts.startedMs),
     pid: process.pid,
   };
 }

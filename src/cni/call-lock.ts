@@ -5,12 +5,11 @@
  */
 import { underLock } from '../store/network-store';
 import type { NetworkState } from '../store/network-state';
+import { roundMs } from './audit-call';
 import { storeOptions } from './request';
 import type { CniRequest } from './request';
 
 export async function lockedForCall<T>(req: CniRequest, state: NetworkState, work: () => Promise<T> | T): Promise<T> {
-  const { value } = await underLock(state, storeOptions(req), work, ({ waitedMs, heldMs }) => req.audit.note({ lockWaitMs: hundredths(waitedMs), workMs: hundredths(heldMs) }));
+  const { value } = await underLock(state, storeOptions(req), work, ({ waitedMs, heldMs }) => req.audit.note({ lockWaitMs: roundMs(waitedMs), workMs: roundMs(heldMs) }));
   return value;
 }
-
-const hundredths = (ms: number): number => Math.round(ms * 100) / 100;
