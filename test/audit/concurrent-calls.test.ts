@@ -14,12 +14,20 @@ let cleanup: () => void;
 beforeEach(() => ({ dir, cleanup } = tempDataDir('pod-ipam-audit-proc-')));
 afterEach(() => cleanup());
 
+/**
+ * A hang guard for one of 100 processes started at once, not a timing: on a loaded 2-core
+ * machine the last of them may take well over the helper's default 30 s (seen: failures at
+ * load average ~105). The same limits as test/process/concurrency.test.ts.
+ */
+const BURST_CALL_LIMIT_MS = 90_000;
+const BURST_TEST_LIMIT_MS = 180_000;
+
 const linesOf = (file: string) => fs.readFileSync(file, 'utf8').split('\n');
 const pod = (i: number) => `K8S_POD_NAMESPACE=team-${i % 7};K8S_POD_NAME=web-${i};K8S_POD_UID=uid-${i}`;
 
 test('100 concurrent ADDs: 100 whole lines, each naming its pod and the address it got', async () => {
   const dataDir = path.join(dir, 'data');
-  const outs = await Promise.all(Array.from({ length: 100 }, (_, i) => runPlugin({ command: 'ADD', containerId: `c${i}`, cniArgs: pod(i), stdin: nodeLocalConf(dataDir) })));
+  const outs = await Promise.all(Array.from({ length: 100 }, (_, i) => runPlugin({ command: 'ADD', containerId: `c${i}`, cniArgs: pod(i), stdin: nodeLocalConf(dataDir), timeoutMs: BURST_CALL_LIMIT_MS })));
   for (const o of outs) expect(o.code).toBe(0);
   const raw = linesOf(path.join(dataDir, 'pod-ipam.log'));
   expect(raw.pop()).toBe(''); // the file ends with a newline
@@ -35,14 +43,14 @@ test('100 concurrent ADDs: 100 whole lines, each naming its pod and the address 
     expect(r.error).toBeUndefined();
   });
   expect(fs.existsSync(path.join(dataDir, 'pod-ipam.log.lock'))).toBe(false);
-});
+}, BURST_TEST_LIMIT_MS);
 
 test('rotation under 100 concurrent writers: no line lost, none torn, no file past the bound by more than a line', async () => {
   const dataDir = path.join(dir, 'data');
   const maxBytes = 2048;
   // DEL on a network with no state touches no lock of the store: the calls reach the log together.
   const conf = nodeLocalConf(dataDir, {}, { logMaxBytes: maxBytes, logMaxFiles: 20 });
-  const outs = await Promise.all(Array.from({ length: 100 }, (_, i) => runPlugin({ command: 'DEL', containerId: `del-${i}`, cniArgs: pod(i), stdin: conf })));
+  const outs = await Promise.all(Array.from({ length: 100 }, (_, i) => runPlugin({ command: 'DEL', containerId: `del-${i}`, cniArgs: pod(i), stdin: conf, timeoutMs: BURST_CALL_LIMIT_MS })));
   for (const o of outs) expect(o.code).toBe(0);
   const log = path.join(dataDir, 'pod-ipam.log');
   const files = fs.readdirSync(dataDir).filter((f) => f.startsWith('pod-ipam.log')).map((f) => path.join(dataDir, f));
@@ -65,7 +73,7 @@ test('rotation under 100 concurrent writers: no line lost, none torn, no file pa
   expect(ids.every((id) => id !== undefined)).toBe(true);
   expect(new Set(ids).size).toBe(100);
   expect(ids).toHaveLength(100);
-});
+}, BURST_TEST_LIMIT_MS);
 
 test('an unwritable log never fails a call, and the next line that can be written says how many were skipped', async () => {
   const dataDir = path.join(dir, 'data');

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FakePodList } from '../helpers/fake-pod-list';
 import { nodeLocalConf, pluginCommand, runPlugin } from '../helpers/run-plugin';
+import { until } from '../helpers/until';
 import { SA_USER, startKubeFixture } from '../modes/kubernetes/kube-fixture';
 import type { KubeFixture } from '../modes/kubernetes/kube-fixture';
 import { cli, expectUsageError } from './cli';
@@ -22,15 +23,6 @@ beforeAll(async () => {
   pods = new FakePodList(fx.server);
 });
 afterAll(() => fx.close());
-
-/** Polls `check` every 50 ms, up to 30 s (a generous bound for a loaded machine); no time is asserted. */
-async function eventually(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`never happened: ${what}`);
-}
 
 test('the template\'s network on the host is reconciled periodically with the pod\'s service account; a refusing API releases nothing', async () => {
   const root = fs.mkdtempSync(path.join(fx.dir, 'host-'));
@@ -63,14 +55,14 @@ test('the template\'s network on the host is reconciled periodically with the po
   watcher.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => watcher.on('close', (code) => resolve(code)));
   try {
-    await eventually('a refused reconcile is reported', () => /reconcile: cannot read the pods of node node-7 from the API: nothing released: .*"list on pods" \(403 Forbidden\)/.test(stderr));
+    await until(() => /reconcile: cannot read the pods of node node-7 from the API: nothing released: .*"list on pods" \(403 Forbidden\)/.test(stderr)); // a refused reconcile is reported
     expect(held()).toEqual([gone, live].sort());
     expect(watcher.exitCode).toBeNull();
 
     // The role is fixed: the next period releases the gone pod's address, with the service account's identity.
     fx.server.permissions.clear();
     fx.server.requests.length = 0;
-    await eventually('the gone pod\'s address is released', () => /reconcile: released 1 address\(es\) of pods gone from node node-7 in network pods: default\/gone \(uid uid-gone\)/.test(stdout));
+    await until(() => /reconcile: released 1 address\(es\) of pods gone from node node-7 in network pods: default\/gone \(uid uid-gone\)/.test(stdout)); // the gone pod's address is released
     expect(held()).toEqual([live]);
     expect(fx.server.requests.every((r) => r.user === SA_USER)).toBe(true);
     expect(fs.existsSync(path.join(root, 'etc/cni/net.d/template.conflist'))).toBe(true);

@@ -12,6 +12,7 @@ import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pluginCommand, cniEnv } from '../helpers/run-plugin';
+import { until } from '../helpers/until';
 import { startKubeFixture } from '../modes/kubernetes/kube-fixture';
 import type { KubeFixture } from '../modes/kubernetes/kube-fixture';
 import { cli } from './cli';
@@ -64,15 +65,6 @@ async function addWithInstalled(h: Host, containerId: string): Promise<{ code: n
     child.on('close', (code) => resolve({ code, json: out ? JSON.parse(out) : undefined, stderr: err }));
     child.stdin.end(stdin);
   });
-}
-
-/** Polls `check` every 50 ms, up to 30 s (a generous bound for a loaded machine); no time is asserted. */
-async function eventually(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`never happened: ${what}`);
 }
 
 test('node-local: the executable and the conflist land atomically, and the plugin serves an ADD', async () => {
@@ -162,7 +154,7 @@ describe('kubernetes mode with --watch', () => {
     const exited = new Promise<number | null>((resolve) => watcher!.on('close', (code) => resolve(code)));
     const conf = path.join(h.netd, '10-pod-ipam.conflist');
     const kdir = path.join(h.netd, 'pod-ipam');
-    await eventually('the conflist is installed', () => fs.existsSync(conf));
+    await until(() => fs.existsSync(conf)); // the conflist is installed
 
     const list = JSON.parse(fs.readFileSync(conf, 'utf8'));
     expect(list.plugins[0].ipam).toMatchObject({ mode: 'kubernetes', nodeName: 'node-7', kubeconfig: path.join(kdir, 'kubeconfig') });
@@ -184,7 +176,7 @@ describe('kubernetes mode with --watch', () => {
     fs.renameSync(path.join(fx.saDir, 'token.new'), path.join(fx.saDir, 'token'));
     fx.server.tokens.delete(old);
     try {
-      await eventually('the host token follows the rotation', () => fs.readFileSync(path.join(kdir, 'token'), 'utf8') === `${rotated}\n`);
+      await until(() => fs.readFileSync(path.join(kdir, 'token'), 'utf8') === `${rotated}\n`); // the host token follows the rotation
       fs.rmSync(path.join(h.data, 'pods'), { recursive: true }); // a cold cache: the next ADD must call the API
       const second = await addWithInstalled(h, 'c2');
       expect(second.json).toMatchObject({ ips: [{ address: '10.244.7.2/24' }] });
@@ -196,7 +188,7 @@ describe('kubernetes mode with --watch', () => {
 
     const text = fs.readFileSync(conf, 'utf8');
     fs.rmSync(conf);
-    await eventually('the removed conflist comes back', () => fs.existsSync(conf));
+    await until(() => fs.existsSync(conf)); // the removed conflist comes back
     expect(fs.readFileSync(conf, 'utf8')).toBe(text);
 
     watcher.kill('SIGTERM');

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { nodeLocalConf, pluginCommand, runPlugin, tempDataDir } from '../helpers/run-plugin';
+import { until } from '../helpers/until';
 import { cli, expectUsageError } from './cli';
 
 let dir: string;
@@ -116,10 +117,6 @@ test('--follow prints calls as they are logged, across rotations', async () => {
   const child = spawn(cmd!, [...args, 'log', '--file', logFile, '--follow', '--errors'], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const until = async (cond: () => boolean) => {
-    for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(cond()).toBe(true);
-  };
   try {
     await until(() => out.startsWith('TIME')); // the header: it has read the log and follows it now
     // 12 failing calls (bad IP in CNI_ARGS: code 4) and 12 DELs, interleaved: several rotations of a 1 KiB log.

@@ -17,6 +17,7 @@ import { FakePodList } from '../helpers/fake-pod-list';
 import { MANIFESTS, readManifest } from '../helpers/manifest';
 import type { Manifest } from '../helpers/manifest';
 import { cniEnv, pluginCommand } from '../helpers/run-plugin';
+import { until } from '../helpers/until';
 import { FakeKubeClaims } from '../helpers/fake-kube-claims';
 import { startKubeFixture } from '../modes/kubernetes/kube-fixture';
 import type { KubeFixture } from '../modes/kubernetes/kube-fixture';
@@ -139,7 +140,7 @@ describe.each(MANIFESTS)('%s', (file) => {
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     try {
-      for (let i = 0; i < 600 && !/reconcile: released/.test(out) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+      await until(() => /reconcile: released/.test(out) || child.exitCode !== null);
       expect(err).toBe('');
       expect(out).toMatch(new RegExp(`reconcile: released ${modeExpected.length} address\\(es\\) of pods gone from node node-a in network ${list.name}: default/gone \\(uid uid-gone\\)`));
       expect(fs.readdirSync(ipsDir)).toEqual([]);

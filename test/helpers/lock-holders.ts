@@ -57,10 +57,7 @@ export function lockWaiters(file: string): number {
 }
 export const lockHeld = (file: string): boolean => lockLines(file).length > 0;
 
-/** Polls `condition` every 10 ms; the test's own timeout bounds it. */
-export async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((r) => setTimeout(r, 10));
-}
+export { until } from './until';
 
 export function straceAvailable(): boolean {
   try {

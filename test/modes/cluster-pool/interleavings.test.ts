@@ -17,6 +17,7 @@ import { parseCidr, cidrContains, parseIP } from '../../../src/core/ip';
 import { BlockGrid } from '../../../src/modes/cluster-pool/block-grid';
 import { openClusterStore } from '../../../src/store/cluster/cluster-store';
 import { cniEnv, pluginCommand, runPlugin, tempDataDir } from '../../helpers/run-plugin';
+import { until } from '../../helpers/until';
 import { startEtcd } from '../../helpers/etcd-server';
 import type { EtcdServer } from '../../helpers/etcd-server';
 import { startKubeStoreBackend } from '../../helpers/fake-kube-claims';
@@ -184,7 +185,7 @@ const hasStrace = spawnSync('strace', ['-V']).status === 0;
 
   const stalled = runStalled(cluster, 'fa', ipam);
   // fb starts while fa holds the store's lock, stalled in fsync: it waits for the lease to go stale.
-  await waitFor(() => fs.existsSync(path.join(cluster.dir, 'store', '.lock')));
+  await until(() => fs.existsSync(path.join(cluster.dir, 'store', '.lock')));
   const b = await addRetrying(cluster, fb, 'c1', ipam);
   expect(stalled.running()).toBe(true); // fb claimed while fa was still stalled: the holders overlapped
   const a = await stalled.done;
@@ -216,7 +217,3 @@ function runStalled(cluster: Cluster, node: string, ipam: Record<string, unknown
   return { done, running: () => !exited };
 }
 
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 600 && !condition(); i++) await new Promise((r) => setTimeout(r, 50));
-  expect(condition()).toBe(true);
-}
