@@ -22,6 +22,7 @@ import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { findBun } from './lib/find-bun.mjs';
+import lazyIpAddress from './lib/lazy-ip-address.cjs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,9 +46,8 @@ const recordLoads = {
   setup(b) {
     b.onLoad({ filter: /\.[cm]?[jt]s$/ }, (a) => {
       const rel = path.relative(ROOT, a.path).split(path.sep).join('/');
-      const src = readFileSync(a.path, 'utf8');
       const loader = a.path.endsWith('.ts') ? 'ts' : 'js';
-      return { contents: `globalThis.__podIpamLoaded.push(${JSON.stringify(rel)});\n${src}`, loader };
+      return { contents: lazyIpAddress.loadWithDeferredTables(a.path, `globalThis.__podIpamLoaded.push(${JSON.stringify(rel)});\n`), loader };
     });
   },
 };
@@ -73,7 +73,9 @@ const result = await build({
   external: ['bun:ffi'],
   alias: { 'graceful-fs': path.join(ROOT, 'scripts', 'shims', 'graceful-fs.cjs') },
   banner: { js: `#!/usr/bin/env node${instrument ? `\n${loadReporter}` : ''}` },
-  plugins: instrument ? [recordLoads] : [],
+  // ip-address builds tables at load that the plugin's calls never read: built on first
+  // use instead (scripts/lib/lazy-ip-address.cjs; recordLoads applies it too).
+  plugins: instrument ? [recordLoads] : [lazyIpAddress.lazyIpAddressTables],
   logLevel: 'warning',
 });
 const bundleTmp = tmpName(bundleFile);
