@@ -10,9 +10,9 @@ import type { Logger } from './cni/request';
 const debug = process.env.POD_IPAM_LOG === 'debug';
 const logger: Logger = {
   debug: (m) => {
-    if (debug) process.stderr.write(`pod-ipam: ${m}\n`);
+    if (debug) writeFd(2, `pod-ipam: ${m}\n`);
   },
-  warn: (m) => process.stderr.write(`pod-ipam: warning: ${m}\n`),
+  warn: (m) => writeFd(2, `pod-ipam: warning: ${m}\n`),
 };
 
 /**
@@ -43,16 +43,22 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Writes all of `text` to stdout synchronously (see readStdin); a closed stdout is not an error of ours. */
-function writeStdout(text: string): void {
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes all of `text` to fd 1 or 2 synchronously (see readStdin); a reader that went away
+ * (EPIPE) is not an error of ours; a non-blocking pipe that is full is waited for.
+ */
+function writeFd(fd: 1 | 2, text: string): void {
   const buf = Buffer.from(text);
   for (let off = 0; off < buf.length; ) {
     try {
-      off += fs.writeSync(1, buf, off);
+      off += fs.writeSync(fd, buf, off);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EPIPE') return;
       if (code !== 'EAGAIN') throw e;
+      Atomics.wait(sleeper, 0, 0, 1);
     }
   }
 }
@@ -60,17 +66,20 @@ function writeStdout(text: string): void {
 async function main(): Promise<number> {
   if (process.env.CNI_COMMAND === undefined) {
     const { runCli } = await import('./cli/program');
-    return runCli(process.argv.slice(2), { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), env: process.env });
+    // Written synchronously, as the plugin's answer: into a pipe, Bun's process.stdout is
+    // asynchronous and the exit below cut a large output short (`status` of 10,000
+    // reservations piped to `wc -l` printed 993 lines).
+    return runCli(process.argv.slice(2), { stdout: (s) => writeFd(1, s), stderr: (s) => writeFd(2, s), env: process.env });
   }
   let stdin: string;
   try {
     stdin = await readStdin();
   } catch (e) {
-    writeStdout(cniErrorJson(5, 'cannot read the network configuration from stdin', e));
+    writeFd(1, cniErrorJson(5, 'cannot read the network configuration from stdin', e));
     return 1;
   }
   const outcome = await dispatch(process.env, stdin, logger);
-  writeStdout(outcome.stdout);
+  writeFd(1, outcome.stdout);
   return outcome.exitCode;
 }
 
@@ -84,8 +93,8 @@ main().then(
   (e: unknown) => {
     // Unreachable by design (dispatch catches everything); if it happens, the runtime
     // still gets one CNI error object and the stack goes to stderr only.
-    process.stderr.write(`pod-ipam: fatal: ${e instanceof Error ? e.stack : String(e)}\n`);
-    if (process.env.CNI_COMMAND !== undefined) writeStdout(cniErrorJson(199, 'internal error', e));
+    writeFd(2, `pod-ipam: fatal: ${e instanceof Error ? e.stack : String(e)}\n`);
+    if (process.env.CNI_COMMAND !== undefined) writeFd(1, cniErrorJson(199, 'internal error', e));
     process.exit(1);
   },
 );
