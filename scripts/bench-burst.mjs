@@ -2,8 +2,10 @@
 // Burst: N concurrent ADDs into an empty network, then N concurrent DELs, as a node
 // starting many pods at once sees them. Three contenders, interleaved round by round:
 //   pod-ipam     the single executable dist/pod-ipam
-//   bare bun     an empty program compiled by `bun build --compile` with pod-ipam's flags:
-//                the runtime's own start, the floor no Bun program can go below
+//   bare bun     an empty program compiled by `bun build --compile` with pod-ipam's flags
+//                but Bun's default JIT policy: the runtime's own start, the issue's floor
+//   bare bun, pod-ipam's JIT policy   the same program with pod-ipam's
+//                --compile-jit-policy too: the floor pod-ipam itself could reach
 //   host-local   the reference plugin (/usr/lib/cni/host-local, Debian's package)
 // Each phase is started by one bash (N background jobs, then `wait`), so every contender
 // pays the same fork cost; bash's `times` gives the children's CPU time. Reports the
@@ -24,13 +26,19 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const HOST_LOCAL = '/usr/lib/cni/host-local';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pod-ipam-burst-'));
 
-const bare = path.join(work, 'bare-bun');
 fs.writeFileSync(path.join(work, 'bare.js'), "process.stdout.write('');\n");
-execFileSync(findBun(root), ['build', '--compile', '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', '--bytecode', '--format=cjs', path.join(work, 'bare.js'), '--outfile', bare], { stdio: 'ignore' });
+/** The bare program, compiled with pod-ipam's flags (scripts/build.mjs) plus `extra`. */
+function compileBare(name, extra) {
+  const file = path.join(work, name);
+  execFileSync(findBun(root), ['build', '--compile', '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', '--bytecode', ...extra, '--format=cjs', path.join(work, 'bare.js'), '--outfile', file], { stdio: 'ignore' });
+  return file;
+}
+const JIT_FLOOR = 'bare bun, pod-ipam\'s JIT policy';
 
 const contenders = [
   { name: 'pod-ipam (exe)', cmd: path.join(root, 'dist/pod-ipam'), type: 'pod-ipam' },
-  { name: 'bare bun (floor)', cmd: bare, type: 'none' },
+  { name: 'bare bun (floor)', cmd: compileBare('bare-bun', []), type: 'none' },
+  { name: JIT_FLOOR, cmd: compileBare('bare-bun-jit-policy', ['--compile-jit-policy=1000']), type: 'none' },
   ...(fs.existsSync(HOST_LOCAL) ? [{ name: 'host-local', cmd: HOST_LOCAL, type: 'host-local' }] : []),
 ];
 
@@ -99,4 +107,5 @@ for (const c of contenders) {
     `| ${n} | ${med(n, 'addMs').toFixed(0)} | ${med(n, 'delMs').toFixed(0)} | ${ratio(n, 'addMs', 'bare bun (floor)')} | ${ratio(n, 'delMs', 'bare bun (floor)')} | ${ratio(n, 'addMs', 'host-local')} | ${ratio(n, 'delMs', 'host-local')} | ${med(n, 'addCpuMs').toFixed(1)} | ${med(n, 'delCpuMs').toFixed(1)} |`,
   );
 }
+console.log(`\npod-ipam against the bare program with the same JIT policy: ADD ${ratio('pod-ipam (exe)', 'addMs', JIT_FLOOR)}, DEL ${ratio('pod-ipam (exe)', 'delMs', JIT_FLOOR)}.`);
 console.log(`\nEvery round: ${pods} of ${pods} ADDs succeeded with distinct addresses and the DELs left nothing reserved (checked for pod-ipam and host-local).`);

@@ -98,6 +98,11 @@ if (withExe) {
         '--no-compile-autoload-bunfig',
         // Precompiled bytecode: parsing the bundle is a large part of start-up.
         '--bytecode',
+        // JIT tier-up thresholds x1000 from the start: a CNI call is over before compiling
+        // its code would pay off, and without it no JIT worker thread is started (a burst
+        // of 100 ADDs ~8% faster, BENCHMARKS.md). The operator CLI sets the normal policy
+        // back (src/jit-policy.ts).
+        '--compile-jit-policy=1000',
         '--format=cjs',
         bundleFile,
         '--outfile',

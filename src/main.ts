@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { dispatch } from './cni/dispatch';
 import type { Logger } from './cni/request';
+import { useNormalJitPolicy } from './jit-policy';
 
 const debug = process.env.POD_IPAM_LOG === 'debug';
 const logger: Logger = {
@@ -65,6 +66,7 @@ function writeFd(fd: 1 | 2, text: string): void {
 
 async function main(): Promise<number> {
   if (process.env.CNI_COMMAND === undefined) {
+    useNormalJitPolicy();
     const { runCli } = await import('./cli/program');
     // Written synchronously, as the plugin's answer: into a pipe, Bun's process.stdout is
     // asynchronous and the exit below cut a large output short (`status` of 10,000
