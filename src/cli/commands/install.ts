@@ -16,6 +16,7 @@ import type { CliIO, CommandRegistrar } from '../program';
 import { planRound } from './install-round';
 import { reconcileLoop } from './install-reconcile';
 import { parseDurationMs } from './common';
+import { everyPeriod } from './every-period';
 import { DEFAULT_GRACE_MS } from './reconcile-run';
 
 export interface InstallOptions {
@@ -86,21 +87,9 @@ export const registerInstall: CommandRegistrar = (program: Command, io: CliIO) =
 };
 
 /** Runs `round` every `seconds` until `stop` (SIGTERM or SIGINT); a failed round is reported and retried. */
-async function watch(round: () => Promise<void>, seconds: number, stop: AbortSignal, io: CliIO): Promise<void> {
-  while (!stop.aborted) {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, seconds * 1000);
-      stop.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-    });
-    if (stop.aborted) break;
-    try {
-      await round();
-    } catch (e) {
-      io.stderr(`pod-ipam install: ${(e as Error).message} (retrying in ${seconds} s)\n`);
-    }
-  }
+function watch(round: () => Promise<void>, seconds: number, stop: AbortSignal, io: CliIO): Promise<void> {
+  return everyPeriod(seconds * 1000, stop, round, (e) => io.stderr(`pod-ipam install: ${e.message} (retrying in ${seconds} s)\n`), { firstAfterPeriod: true });
 }
-
 
 function confName(v: string): string {
   // Runtimes read only these extensions, in name order: a typo here would install a file no runtime reads.
