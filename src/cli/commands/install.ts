@@ -81,10 +81,12 @@ export const registerInstall: CommandRegistrar = (program: Command, io: CliIO) =
       const round = planRound(options, io);
       if (!options.watch) return round(true);
       // Listen before the first round: a SIGTERM at any moment ends the installer cleanly.
+      // `on`, not `once`, until the end: the file cluster store loads proper-lockfile, whose
+      // signal-exit re-sends a signal to the process when no other listener is left.
       const stop = new AbortController();
       const onSignal = (): void => stop.abort();
-      process.once('SIGTERM', onSignal);
-      process.once('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
       try {
         await round(true);
         const reconciling = options.reconcileEvery !== undefined ? reconcileLoop(options, io, stop.signal) : Promise.resolve();
