@@ -5,8 +5,10 @@
  * - on a host holding that node's local state (the node itself, or simulated nodes):
  *   when the state has live reservations in those blocks; --force also drops the blocks
  *   from that local record, so the node stops handing out their addresses;
- * - anywhere else: when the node's heartbeat in the store is valid, i.e. it talked to
- *   the store within HEARTBEAT_TTL_SECONDS (every claim and every store check refreshes it).
+ * - anywhere else: when the node's heartbeat in the store is valid, i.e. it was refreshed
+ *   within HEARTBEAT_TTL_SECONDS: by the plugin on every claim and store check (ADD), and
+ *   every --heartbeat-every by the node's installer (`install --watch`, install-heartbeat.ts),
+ *   so a node whose pods run on without ADDs still counts as alive.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -87,12 +89,12 @@ async function release(config: ClusterPoolConfig, network: string, dataDir: stri
 async function checkHeartbeat(store: ClusterStore, owner: string, node: string, force: boolean, io: CliIO): Promise<void> {
   const seen = await store.lastHeartbeat(owner);
   if (seen === undefined) {
-    io.stderr(`pod-ipam: node ${node} has sent no heartbeat to ${store.description} in the last ${HEARTBEAT_TTL_SECONDS / 60} minutes\n`);
+    io.stderr(`pod-ipam: node ${node} has sent no heartbeat to ${store.description} in the last ${HEARTBEAT_TTL_SECONDS / 60} minutes (neither its pod-ipam DaemonSet pod nor an ADD)\n`);
     return;
   }
   const risk = `another node may then claim these blocks while pods of ${node} still use their addresses, and both hand out the same ones (${node} stops serving the blocks at its next store check, but its running pods keep their addresses)`;
   if (!force) {
-    throw new CliError(`node ${node} looks alive: its heartbeat in ${store.description} is from ${seen} (valid ${HEARTBEAT_TTL_SECONDS / 60} minutes; a node refreshes it whenever it talks to the store, at least every storeCheckSeconds while it serves ADDs). Release its blocks on ${node} itself, where its pods can be checked, or wait until it has been gone ${HEARTBEAT_TTL_SECONDS / 60} minutes; --force releases anyway: ${risk}`);
+    throw new CliError(`node ${node} looks alive: its heartbeat in ${store.description} is from ${seen} (valid ${HEARTBEAT_TTL_SECONDS / 60} minutes; the node's pod-ipam DaemonSet pod refreshes it every few minutes, and its plugin on ADDs). Release its blocks on ${node} itself, where its pods can be checked, or wait until it has been gone ${HEARTBEAT_TTL_SECONDS / 60} minutes; --force releases anyway: ${risk}`);
   }
   io.stderr(`pod-ipam: --force: node ${node} sent a heartbeat at ${seen}; if it is still running, ${risk}\n`);
 }

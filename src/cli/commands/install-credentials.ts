@@ -22,6 +22,11 @@ export interface KubeFiles {
   readonly kubeconfig: string;
 }
 
+/**
+ * The kubeconfig names its CA and token relative to itself (kubectl resolves them from the
+ * kubeconfig's directory): the plugin reads it on the host, and the installer's heartbeat
+ * keeper (install-heartbeat.ts) from the container, where the host's / is at --host-root.
+ */
 export function kubeFiles(dir: string, serviceAccountDir: string, apiServer: string | undefined, env: Readonly<Record<string, string | undefined>>, onHost: OnHost): KubeFiles {
   const server = apiServer ?? inClusterServer(env);
   const at = (name: string): string => path.join(dir, name);
@@ -33,11 +38,11 @@ clusters:
 - name: cluster
   cluster:
     server: ${JSON.stringify(server)}
-    certificate-authority: ${JSON.stringify(at('ca.crt'))}
+    certificate-authority: "ca.crt"
 users:
 - name: pod-ipam
   user:
-    tokenFile: ${JSON.stringify(at('token'))}
+    tokenFile: "token"
 contexts:
 - name: pod-ipam
   context:

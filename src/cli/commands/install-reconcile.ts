@@ -12,6 +12,7 @@ import { DEFAULT_DATA_DIR } from '../../cni/ipam-config';
 import { DEFAULT_SERVICEACCOUNT_DIR, SERVICEACCOUNT_DIR_ENV } from '../../modes/kubernetes/connection';
 import type { CliIO } from '../program';
 import { CliError } from './common';
+import { everyPeriod } from './every-period';
 import type { InstallOptions } from './install';
 import { readTemplate } from './install-render';
 import { connectTo } from './reconcile';
@@ -19,20 +20,10 @@ import { DEFAULT_PAGE_SIZE, reconcile } from './reconcile-run';
 import type { ReconcileTarget } from './reconcile-run';
 
 /** Runs reconcile every `options.reconcileEvery` ms until `stop`. */
-export async function reconcileLoop(options: InstallOptions, io: CliIO, stop: AbortSignal): Promise<void> {
+export function reconcileLoop(options: InstallOptions, io: CliIO, stop: AbortSignal): Promise<void> {
   const every = options.reconcileEvery!;
   const say = (m: string): void => io.stdout(`${new Date().toISOString()} ${m}\n`);
-  while (!stop.aborted) {
-    try {
-      await reconcileOnce(options, io, say);
-    } catch (e) {
-      io.stderr(`pod-ipam install: reconcile: ${(e as Error).message} (next try in ${every / 1000} s)\n`);
-    }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, every);
-      stop.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-    });
-  }
+  return everyPeriod(every, stop, () => reconcileOnce(options, io, say), (e) => io.stderr(`pod-ipam install: reconcile: ${e.message} (next try in ${every / 1000} s)\n`));
 }
 
 async function reconcileOnce(options: InstallOptions, io: CliIO, say: (m: string) => void): Promise<void> {

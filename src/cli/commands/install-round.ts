@@ -38,7 +38,7 @@ export function planRound(options: InstallOptions, io: CliIO): (first: boolean) 
         etcdTls = etcd.tls;
       }
       const text = renderConflist(template, { ...(nodeName && { nodeName }), ...(kubeconfig && { kubeconfig }), ...(etcdTls && { etcdTls }) });
-      const target = onHost(path.join(options.cniConfDir, options.confName ?? path.basename(options.template)));
+      const target = conflistInContainer(options);
       const tmp = await stageConflist(target, text, io.env);
       if (tmp) staged = { tmp, target };
     }
@@ -57,6 +57,11 @@ export function planRound(options: InstallOptions, io: CliIO): (first: boolean) 
       say(`wrote ${hostView(staged.target, options.hostRoot)}`);
     }
   };
+}
+
+/** The conflist the round writes (--template given), as this process sees it: under --host-root. */
+export function conflistInContainer(options: InstallOptions): string {
+  return path.join(options.hostRoot, options.cniConfDir, options.confName ?? path.basename(options.template!));
 }
 
 const hostView = (p: string, root: string): string => (root === '/' ? p : `/${path.relative(root, p)}`);

@@ -4,7 +4,9 @@
  * writes what the plugin needs to reach its cluster store (kubeconfig and token, or etcd
  * client certificates), and renders the conflist template for this node into the host's
  * CNI config directory, all atomically. With --watch it then keeps those files as they
- * should be: kubelet rotates the pod's token, and a removed conflist comes back.
+ * should be: kubelet rotates the pod's token, and a removed conflist comes back. With
+ * --watch it also keeps the node's heartbeat fresh in each cluster-pool network's store
+ * (install-heartbeat.ts), and with --reconcile-every reconciles (install-reconcile.ts).
  *
  * The host's / is seen at --host-root (the container mounts it at /host); every other
  * directory option is a host path, and host paths are what the written files name.
@@ -15,7 +17,10 @@ import type { Command } from 'commander';
 import type { CliIO, CommandRegistrar } from '../program';
 import { planRound } from './install-round';
 import { reconcileLoop } from './install-reconcile';
+import { DEFAULT_HEARTBEAT_EVERY_MS, heartbeatLoop } from './install-heartbeat';
+import { HEARTBEAT_TTL_SECONDS } from '../../modes/cluster-pool/config';
 import { parseDurationMs } from './common';
+import { everyPeriod } from './every-period';
 import { DEFAULT_GRACE_MS } from './reconcile-run';
 
 export interface InstallOptions {
@@ -36,6 +41,8 @@ export interface InstallOptions {
   /** Milliseconds between reconcile runs (--watch only); undefined: never. */
   readonly reconcileEvery?: number;
   readonly reconcileGrace: number;
+  /** Milliseconds between heartbeat refreshes (--watch and --template, cluster-pool only); undefined: the default. */
+  readonly heartbeatEvery?: number;
 }
 
 const absolute = (v: string): string => {
@@ -64,20 +71,27 @@ export const registerInstall: CommandRegistrar = (program: Command, io: CliIO) =
     .addOption(new Option('--interval-seconds <n>', 'how often --watch checks').default(10).argParser(positiveSeconds))
     .addOption(new Option('--reconcile-every <duration>', "with --watch: run `pod-ipam reconcile` for the template's networks this often (10m, 1h), with this pod's service account").argParser(parseDurationMs))
     .addOption(new Option('--reconcile-grace <duration>', 'reconcile keeps reservations younger than this').default(DEFAULT_GRACE_MS, '5m').argParser(parseDurationMs))
+    .addOption(new Option('--heartbeat-every <duration>', `with --watch and --template, for the template's cluster-pool networks: refresh this node's heartbeat in their cluster store this often, so that \`blocks release\` elsewhere sees the node alive between ADDs (below its lifetime, ${HEARTBEAT_TTL_SECONDS / 60}m; default ${DEFAULT_HEARTBEAT_EVERY_MS / 1000}s)`).argParser(parseDurationMs))
     .action(async (options: InstallOptions, cmd: Command) => {
       if (options.reconcileEvery !== undefined && !(options.watch && options.template)) cmd.error('error: --reconcile-every needs --watch and --template', { exitCode: 2 });
       if (options.reconcileEvery !== undefined && options.reconcileEvery < 1000) cmd.error('error: --reconcile-every must be at least 1s', { exitCode: 2 });
+      if (options.heartbeatEvery !== undefined && !(options.watch && options.template)) cmd.error('error: --heartbeat-every needs --watch and --template', { exitCode: 2 });
+      if (options.heartbeatEvery !== undefined && options.heartbeatEvery < 1000) cmd.error('error: --heartbeat-every must be at least 1s', { exitCode: 2 });
+      if (options.heartbeatEvery !== undefined && options.heartbeatEvery >= HEARTBEAT_TTL_SECONDS * 1000) cmd.error(`error: --heartbeat-every must be below the heartbeat's lifetime of ${HEARTBEAT_TTL_SECONDS / 60}m, or it lapses between refreshes`, { exitCode: 2 });
       const round = planRound(options, io);
       if (!options.watch) return round(true);
       // Listen before the first round: a SIGTERM at any moment ends the installer cleanly.
+      // `on`, not `once`, until the end: the file cluster store loads proper-lockfile, whose
+      // signal-exit re-sends a signal to the process when no other listener is left.
       const stop = new AbortController();
       const onSignal = (): void => stop.abort();
-      process.once('SIGTERM', onSignal);
-      process.once('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
       try {
         await round(true);
         const reconciling = options.reconcileEvery !== undefined ? reconcileLoop(options, io, stop.signal) : Promise.resolve();
-        await Promise.all([watch(() => round(false), options.intervalSeconds, stop.signal, io), reconciling]);
+        const heartbeats = options.template ? heartbeatLoop(options, io, stop.signal) : Promise.resolve();
+        await Promise.all([watch(() => round(false), options.intervalSeconds, stop.signal, io), reconciling, heartbeats]);
       } finally {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
@@ -86,21 +100,9 @@ export const registerInstall: CommandRegistrar = (program: Command, io: CliIO) =
 };
 
 /** Runs `round` every `seconds` until `stop` (SIGTERM or SIGINT); a failed round is reported and retried. */
-async function watch(round: () => Promise<void>, seconds: number, stop: AbortSignal, io: CliIO): Promise<void> {
-  while (!stop.aborted) {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, seconds * 1000);
-      stop.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-    });
-    if (stop.aborted) break;
-    try {
-      await round();
-    } catch (e) {
-      io.stderr(`pod-ipam install: ${(e as Error).message} (retrying in ${seconds} s)\n`);
-    }
-  }
+function watch(round: () => Promise<void>, seconds: number, stop: AbortSignal, io: CliIO): Promise<void> {
+  return everyPeriod(seconds * 1000, stop, round, (e) => io.stderr(`pod-ipam install: ${e.message} (retrying in ${seconds} s)\n`), { firstAfterPeriod: true });
 }
-
 
 function confName(v: string): string {
   // Runtimes read only these extensions, in name order: a typo here would install a file no runtime reads.
