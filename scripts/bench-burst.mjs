@@ -89,8 +89,10 @@ for (let r = 0; r < rounds; r++) {
   // Rotate the order so that no contender always runs first (or after the same neighbour).
   for (let k = 0; k < contenders.length; k++) {
     const c = contenders[(r + k) % contenders.length];
-    samples.get(c.name).push(burst(c, r));
-    console.error(`burst: round ${r + 1}/${rounds} ${c.name} done`);
+    const b = burst(c, r);
+    samples.get(c.name).push(b);
+    // Each round's figures too: the spread says how much to trust the medians.
+    console.error(`burst: round ${r + 1}/${rounds} ${c.name}: ADD ${b.addMs.toFixed(0)} ms, DEL ${b.delMs.toFixed(0)} ms, CPU per call ${b.addCpuMs.toFixed(1)} / ${b.delCpuMs.toFixed(1)} ms, load ${os.loadavg()[0].toFixed(1)}`);
   }
 }
 fs.rmSync(work, { recursive: true, force: true });
