@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IoError, TryAgainError } from '../core/errors';
-import { tryLock, unlock, waitLock } from './flock';
+import { raisePriority, tryLock, unlock, waitLock } from './flock';
 import { writeError } from './durable-file';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 10000;
@@ -48,6 +48,8 @@ export function lockNetwork(dir: string, timeoutMs = DEFAULT_LOCK_TIMEOUT_MS): N
     fs.closeSync(fd);
   }
   const waitedMs = performance.now() - started;
+  // Until the lock is released and closed: see raisePriority.
+  const restorePriority = raisePriority();
   let open = true;
   return {
     waitedMs,
@@ -56,6 +58,7 @@ export function lockNetwork(dir: string, timeoutMs = DEFAULT_LOCK_TIMEOUT_MS): N
       open = false;
       unlock(fd);
       fs.closeSync(fd);
+      restorePriority();
     },
   };
 }

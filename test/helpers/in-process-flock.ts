@@ -31,3 +31,8 @@ export function unlock(fd: number): void {
 export function waitLock(fd: number): boolean {
   return tryLock(fd);
 }
+
+/** In-process callers are not scheduled against each other: nothing to raise. */
+export function raisePriority(): () => void {
+  return () => undefined;
+}
