@@ -125,8 +125,8 @@ export function tryLock(fd: number): boolean {
 /**
  * Raises this thread's priority while it holds a lock; returns what puts it back.
  * Why: when a node starts many pods at once, a hundred processes starting up share two
- * cores, and a holder preempted in the middle of its critical section (well under a
- * millisecond of work) kept every waiter waiting for tens of milliseconds: the burst of
+ * cores, and a holder preempted in the middle of its critical section (2 to 3 ms of
+ * interpreted work alone) kept every waiter waiting for tens of milliseconds: the burst of
  * 100 ADDs was bound by the lock, not the CPU. At nice -10 (relative to the nice it
  * runs at) the holder gets about nine times the share of an ordinary process, so it is
  * through in a fraction of that (BENCHMARKS.md). Needs CAP_SYS_NICE, which a runtime's
