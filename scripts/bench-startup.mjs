@@ -7,8 +7,8 @@
 // Programs, run interleaved (one of each per round, so drift in machine load hits all
 // alike), each run timed wall-clock from spawn to exit; then, per program, the CPU time
 // (user + sys) of RUNS runs in a row from bash's `times`, divided by RUNS:
-//   bun bare        `process.stdout.write('')` compiled by the same Bun with our flags:
-//                   the floor the issue measures against
+//   bun bare        `process.stdout.write('')` compiled by the same Bun with our flags
+//                   (JIT policy included, so the steps below are ours alone)
 //   bun fs          `require('fs').writeSync(1, '')`: the same without Bun's stdout
 //                   stream (pod-ipam writes fd 1 synchronously too)
 //   exe VERSION     dist/pod-ipam loading its bundle and answering VERSION (no state)
@@ -32,7 +32,7 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'pod-ipam-bench-'));
 try {
   const compile = (name, source) => {
     writeFileSync(path.join(tmp, `${name}.js`), source);
-    execFileSync(findBun(ROOT), ['build', '--compile', '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', '--bytecode', '--format=cjs', path.join(tmp, `${name}.js`), '--outfile', path.join(tmp, name)], { stdio: 'ignore' });
+    execFileSync(findBun(ROOT), ['build', '--compile', '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', '--bytecode', '--compile-jit-policy=1000', '--format=cjs', path.join(tmp, `${name}.js`), '--outfile', path.join(tmp, name)], { stdio: 'ignore' });
     return path.join(tmp, name);
   };
   const bare = compile('bare', "process.stdout.write('');\n");
