@@ -133,6 +133,20 @@ export function tryLock(fd: number): boolean {
  * plugin has as root; without it (or in Node.js) nothing is raised, nothing fails.
  */
 export function raisePriority(): () => void {
+  // Counted, so that a process holding two locks at once (in whatever order it lets them
+  // go) is raised once and put back when it holds none, never left raised.
+  if (raised.holders++ === 0) raised.restore = raiseOnce();
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    if (--raised.holders === 0) raised.restore();
+  };
+}
+
+const raised = { holders: 0, restore: (): void => undefined };
+
+function raiseOnce(): () => void {
   let lib: Libc;
   try {
     lib = load();
@@ -140,8 +154,8 @@ export function raisePriority(): () => void {
     return () => undefined;
   }
   const nice = lib.getpriority();
-  const raised = Math.max(-20, nice - HOLDER_BOOST);
-  if (raised === nice || lib.setpriority(raised) !== 0) return () => undefined;
+  const boosted = Math.max(-20, nice - HOLDER_BOOST);
+  if (boosted === nice || lib.setpriority(boosted) !== 0) return () => undefined;
   return () => void lib.setpriority(nice);
 }
 
