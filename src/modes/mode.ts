@@ -54,7 +54,7 @@ export interface IpamMode {
    * anything (runtimes forward the kubelet's periodic runtime-status check to STATUS, so it
    * must change nothing). A set the mode would first have to claim (cluster-pool with no
    * block yet) is empty; `couldGrow` says whether it could be. The remote source is read
-   * only when a cache says so (kubernetes: an expired podCIDR cache), and not written back.
+   * only when there is no usable cache (kubernetes: none for this node), and never written back.
    * Modes without it answer with rangeSets(), which must then be read-only (node-local).
    * @throws TryAgainError, NotAvailableError, ConfigError when an ADD could not be served
    */

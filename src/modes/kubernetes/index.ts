@@ -45,12 +45,18 @@ class KubernetesMode implements IpamMode {
   }
 
   /**
-   * STATUS: the cached CIDRs while the cache is fresh (no API call); an expired cache is
-   * refreshed from the API but not written (STATUS writes nothing: the next ADD writes it).
-   * Throws only when an ADD could not be served (no usable cache and the server cannot be read).
+   * STATUS: the cached CIDRs, fresh or expired, with no API call; the Node is read (and
+   * the cache not written: STATUS writes nothing) only when there is no usable cache.
+   * Why not refresh an expired one: runtimes ask STATUS every few seconds, so on a node
+   * with no ADD for podCIDRCacheSeconds every STATUS was a GET of the Node (a thousand
+   * idle nodes: ~200 requests a second to the API server), and it would learn nothing
+   * an ADD would not: a Node's podCIDRs never change once assigned (only a re-registered
+   * Node gets new ones, which the next ADD reads), and with the server unreachable ADD
+   * serves the cache anyway. Throws only when an ADD could not be served (no usable cache
+   * and the server cannot be read).
    */
   async statusRangeSets(): Promise<RangeSet[]> {
-    this.#cidrs = this.#load(false, false);
+    this.#cidrs = this.#load(false, false, true);
     return this.rangeSets();
   }
 
@@ -86,13 +92,13 @@ class KubernetesMode implements IpamMode {
     return this.#cidrs;
   }
 
-  async #load(force: boolean, write = true): Promise<readonly string[]> {
+  async #load(force: boolean, write = true, acceptExpired = false): Promise<readonly string[]> {
     const { nodeName, cacheMs } = this.#config;
     const cache = readCache(this.#ctx.stateDir, this.#ctx.warn);
     const usable = cache?.node === nodeName ? cache : undefined;
     const age = usable ? Date.now() - usable.fetchedAt : Infinity;
     // A negative age means the clock went back: treat the cache as stale, not as fresh for ever.
-    if (!force && usable && age >= 0 && age < cacheMs) return usable.podCIDRs;
+    if (!force && usable && age >= 0 && (age < cacheMs || acceptExpired)) return usable.podCIDRs;
 
     let fresh: string[];
     try {

@@ -123,14 +123,23 @@ describe('the podCIDR cache', () => {
     expect(nodeRequests()).toBe(1);
   });
 
-  test('statusRangeSets() (STATUS) reads an expired cache from the API but writes nothing', async () => {
+  test('statusRangeSets() (STATUS) serves an expired cache without an API call and writes nothing; the next ADD reads the Node', async () => {
     await mode().rangeSets();
     ageCache(1000);
     const cache = fs.readFileSync(path.join(stateDir, CACHE_FILE), 'utf8');
     fx.server.setNode('node-a', ['10.244.9.0/24']);
-    expect(describe_(await mode().statusRangeSets!())).toEqual(['10.244.9.0/24 gw 10.244.9.1']);
-    expect(nodeRequests()).toBe(2);
+    expect(describe_(await mode().statusRangeSets!())).toEqual(['10.244.1.0/24 gw 10.244.1.1']);
+    expect(nodeRequests()).toBe(1);
     expect(fs.readFileSync(path.join(stateDir, CACHE_FILE), 'utf8')).toBe(cache);
+    expect(describe_(await mode().rangeSets())).toEqual(['10.244.9.0/24 gw 10.244.9.1']);
+    expect(nodeRequests()).toBe(2);
+  });
+
+  test('statusRangeSets() (STATUS) reads the Node when the cache is from the future (the clock stepped back)', async () => {
+    await mode().rangeSets();
+    ageCache(-3600);
+    expect(describe_(await mode().statusRangeSets!())).toEqual(['10.244.1.0/24 gw 10.244.1.1']);
+    expect(nodeRequests()).toBe(2);
   });
 
   test('a corrupt cache is dropped with a warning and read again', async () => {

@@ -140,7 +140,7 @@ test('after a CIDR change: new addresses from the new CIDR, the old reservation 
   expect((await call('DEL', 'c1')).code).toBe(0);
 });
 
-test('STATUS makes no API call and writes nothing while the cache is fresh; an expired cache is read, not written', async () => {
+test('STATUS makes no API call and writes nothing, with a fresh cache or an expired one', async () => {
   expect((await call('ADD', 'c1')).code).toBe(0);
   expect(fx.server.count()).toBe(1);
   const netDir = path.join(dataDir, 'k8snet');
@@ -149,8 +149,20 @@ test('STATUS makes no API call and writes nothing while the cache is fresh; an e
   for (let i = 0; i < 3; i++) expect((await call('STATUS', '')).code).toBe(0);
   expect(fx.server.count()).toBe(1);
   expect(snapshot()).toEqual(before);
+  // Expired: a Node's podCIDRs do not change once assigned, and runtimes ask STATUS every
+  // few seconds; the next ADD refreshes the cache.
   const expired = { podCIDRCacheSeconds: 0 };
-  expect((await call('STATUS', '', { ipam: expired })).code).toBe(0);
-  expect(fx.server.count()).toBe(2);
+  for (let i = 0; i < 3; i++) expect((await call('STATUS', '', { ipam: expired })).code).toBe(0);
+  expect(fx.server.count()).toBe(1);
   expect(snapshot()).toEqual(before);
+  expect((await call('ADD', 'c2', { ipam: expired })).code).toBe(0);
+  expect(fx.server.count()).toBe(2);
+});
+
+test('STATUS with no cache reads the Node once per call and writes no cache', async () => {
+  const netDir = path.join(dataDir, 'k8snet');
+  expect((await call('STATUS', '')).code).toBe(0);
+  expect((await call('STATUS', '')).code).toBe(0);
+  expect(fx.server.count()).toBe(2);
+  expect(fs.existsSync(path.join(netDir, 'kubernetes-node.json'))).toBe(false);
 });
