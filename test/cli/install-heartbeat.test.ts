@@ -176,6 +176,26 @@ test('file store: the heartbeat is kept without any ADD, remote release refuses,
   await stoppedForGood(installer, store, 'node-1/pods');
 });
 
+test('a template switched to cluster-pool while the installer runs: the heartbeat starts without a restart, and nothing is said before', async () => {
+  const storeHostPath = '/var/lib/pod-ipam/cluster-store';
+  const h = node({ type: 'file', path: storeHostPath });
+  const clusterPool = fs.readFileSync(h.template, 'utf8');
+  const nodeLocal = { type: 'pod-ipam', dataDir: HOST_DATA, ranges: [[{ subnet: '10.61.0.0/24' }]] };
+  fs.writeFileSync(h.template, JSON.stringify({ cniVersion: '1.0.0', name: 'pods', plugins: [{ type: 'bridge', bridge: 'cni0', ipam: nodeLocal }] }));
+  const installer = install(h, 'node-5', ['--heartbeat-every', '1s']);
+  const conflist = path.join(h.root, 'etc/cni/net.d/10-pod-ipam.conflist');
+  await until(() => installer.child.exitCode !== null || fs.existsSync(conflist));
+  expect(JSON.parse(fs.readFileSync(conflist, 'utf8')).plugins[0].ipam.ranges).toBeDefined();
+  // The ConfigMap changes (kubelet swaps the mounted file): the next rounds render it, the keeper follows.
+  fs.writeFileSync(`${h.template}.new`, clusterPool);
+  fs.renameSync(`${h.template}.new`, h.template);
+  await until(() => installer.child.exitCode !== null || installer.stdout().includes('heartbeat: keeping node-5/pods alive'));
+  const store = await open({ type: 'file', path: path.join(h.root, storeHostPath) });
+  expect(await store.lastHeartbeat('node-5/pods')).toBeDefined();
+  expect(installer.stderr()).toBe('');
+  expect(await installer.stop()).toBe(0);
+});
+
 /** The Secret the etcd manifest mounts, from the test etcd's client certificate. */
 function etcdSecret(h: Node): string {
   const secret = path.join(h.pod, 'etcd-secret');

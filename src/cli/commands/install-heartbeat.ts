@@ -41,17 +41,12 @@ interface Target {
 }
 
 /**
- * Keeps the heartbeats of the template's cluster-pool networks until `stop`; resolves at
- * once when the template has none (a node-local or kubernetes-mode node runs no keeper).
+ * Keeps the heartbeats of the installed conflist's cluster-pool networks until `stop`.
+ * The template and the conflist are read every period, so a ConfigMap switched to
+ * cluster-pool later is followed without restarting the pod; while the template has no
+ * cluster-pool network, a period does nothing (and reports nothing).
  */
 export async function heartbeatLoop(options: InstallOptions, io: CliIO, stop: AbortSignal): Promise<void> {
-  let clusterPool = true;
-  try {
-    clusterPool = readTemplate(options.template!).ipams.some((i) => modeOf(i) === 'cluster-pool');
-  } catch {
-    // Read by the first round a moment ago: if it is gone now, run, and each period says what is wrong.
-  }
-  if (!clusterPool) return;
   const every = options.heartbeatEvery ?? DEFAULT_HEARTBEAT_EVERY_MS;
   const conflist = conflistInContainer(options);
   const say = (m: string): void => io.stdout(`${new Date().toISOString()} ${m}\n`);
@@ -60,6 +55,7 @@ export async function heartbeatLoop(options: InstallOptions, io: CliIO, stop: Ab
   /** Those whose last refresh failed: a success after a failure is said once. */
   const failing = new Set<string>();
   const refreshAll = async (): Promise<void> => {
+    if (!usesClusterPool(options.template!)) return;
     for (const t of heartbeatTargets(conflist, options.hostRoot, io.env)) {
       const key = JSON.stringify([t.owner, storeKey(t.store)]);
       try {
@@ -78,6 +74,15 @@ export async function heartbeatLoop(options: InstallOptions, io: CliIO, stop: Ab
     }
   };
   await everyPeriod(every, stop, refreshAll, (e) => io.stderr(`pod-ipam install: heartbeat: ${e.message} (next try in ${every / 1000} s)\n`));
+}
+
+/** Whether the template names a cluster-pool network; a template that cannot be read now counts as yes, so the period says what is wrong. */
+function usesClusterPool(template: string): boolean {
+  try {
+    return readTemplate(template).ipams.some((i) => modeOf(i) === 'cluster-pool');
+  } catch {
+    return true;
+  }
 }
 
 /** Writes one heartbeat, exactly as the plugin's store check does; @returns the store's description. */
