@@ -10,6 +10,5 @@ import { storeOptions } from './request';
 import type { CniRequest } from './request';
 
 export async function lockedForCall<T>(req: CniRequest, state: NetworkState, work: () => Promise<T> | T): Promise<T> {
-  const { value } = await underLock(state, storeOptions(req), work, ({ waitedMs, heldMs }) => req.audit.note({ lockWaitMs: roundMs(waitedMs), workMs: roundMs(heldMs) }));
-  return value;
+  return underLock(state, storeOptions(req), work, ({ waitedMs, heldMs }) => req.audit.note({ lockWaitMs: roundMs(waitedMs), workMs: roundMs(heldMs) }));
 }

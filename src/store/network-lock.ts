@@ -56,9 +56,12 @@ export function lockNetwork(dir: string, timeoutMs = DEFAULT_LOCK_TIMEOUT_MS): N
     release() {
       if (!open) return;
       open = false;
-      unlock(fd);
-      fs.closeSync(fd);
-      restorePriority();
+      try {
+        unlock(fd);
+        fs.closeSync(fd);
+      } finally {
+        restorePriority();
+      }
     },
   };
 }

@@ -57,14 +57,14 @@ export interface LockTiming {
  * Runs `work` holding the network's lock and releases it whatever happens.
  * `timing`, when given, is told how long the lock was waited for and held, also when the
  * work throws (a call that failed after a long wait is the one an operator asks about).
- * @returns the work's value and how long the lock was waited for
+ * @returns the work's value
  * @throws TryAgainError when the lock is not obtained within `lockTimeoutMs`
  */
-export async function underLock<T>(state: NetworkState, options: NetworkStoreOptions, work: () => Promise<T> | T, timing?: (t: LockTiming) => void): Promise<{ value: T; waitedMs: number }> {
+export async function underLock<T>(state: NetworkState, options: NetworkStoreOptions, work: () => Promise<T> | T, timing?: (t: LockTiming) => void): Promise<T> {
   const lock = lockNetwork(state.dir, options.lockTimeoutMs);
   const granted = performance.now();
   try {
-    return { value: await work(), waitedMs: lock.waitedMs };
+    return await work();
   } finally {
     lock.release();
     timing?.({ waitedMs: lock.waitedMs, heldMs: performance.now() - granted });
@@ -74,7 +74,7 @@ export async function underLock<T>(state: NetworkState, options: NetworkStoreOpt
 /** Opens the network and runs `work` under its lock (operator commands, STATUS, GC). */
 export async function withNetworkState<T>(options: NetworkStoreOptions, work: (state: NetworkState, stateDir: string) => Promise<T> | T): Promise<T> {
   const state = openNetwork(options);
-  return (await underLock(state, options, () => work(state, state.dir))).value;
+  return underLock(state, options, () => work(state, state.dir));
 }
 
 /**
@@ -84,7 +84,7 @@ export async function withNetworkState<T>(options: NetworkStoreOptions, work: (s
  */
 export async function releaseWhere(options: NetworkStoreOptions, select: (all: readonly Reservation[]) => Reservation[], dryRun: boolean): Promise<{ picked: Reservation[]; released: Reservation[]; total: number; failures: string[] }> {
   const state = openNetwork(options);
-  const { value } = await underLock(state, options, () => {
+  const value = await underLock(state, options, () => {
     const all = state.reservations();
     const picked = select(all);
     if (dryRun) return { picked, released: [], total: all.length, failures: [] };
