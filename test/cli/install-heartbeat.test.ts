@@ -193,6 +193,8 @@ test('a template switched to cluster-pool while the installer runs: the heartbea
   const store = await open({ type: 'file', path: path.join(h.root, storeHostPath) });
   expect(await store.lastHeartbeat('node-5/pods')).toBeDefined();
   expect(installer.stderr()).toBe('');
+  // While the template was node-local the keeper said nothing: its first line is this one.
+  expect(installer.stdout().match(/heartbeat: /g)).toHaveLength(1);
   expect(await installer.stop()).toBe(0);
 });
 
@@ -251,14 +253,14 @@ test('etcd down: the installer keeps running and says so on stderr; once etcd is
 
 test('--heartbeat-every needs --watch and --template, and must be below the 10 min heartbeat lifetime', async () => {
   const h = node({ type: 'file' });
-  expectUsageError(await cli(['install', '--no-binary', '--heartbeat-every', '1m']), /--heartbeat-every needs --watch and --template/);
-  expectUsageError(await cli(['install', '--no-binary', '--watch', '--heartbeat-every', '1m']), /--heartbeat-every needs --watch and --template/);
-  expectUsageError(await cli(['install', '--no-binary', '--template', h.template, '--heartbeat-every', '1m']), /--heartbeat-every needs --watch and --template/);
+  expectUsageError(await cli(['install', '--no-binary', '--host-root', h.root, '--heartbeat-every', '1m']), /--heartbeat-every needs --watch and --template/);
+  expectUsageError(await cli(['install', '--no-binary', '--host-root', h.root, '--watch', '--heartbeat-every', '1m']), /--heartbeat-every needs --watch and --template/);
+  expectUsageError(await cli(['install', '--no-binary', '--host-root', h.root, '--template', h.template, '--heartbeat-every', '1m']), /--heartbeat-every needs --watch and --template/);
   for (const tooLong of ['10m', '600', '1h']) {
     expectUsageError(await cli(['install', '--no-binary', '--host-root', h.root, '--template', h.template, '--watch', '--heartbeat-every', tooLong], { NODE_NAME: 'node-5' }), /--heartbeat-every must be below the heartbeat's lifetime of 10m/);
   }
   expectUsageError(await cli(['install', '--no-binary', '--host-root', h.root, '--template', h.template, '--watch', '--heartbeat-every', '0.5s'], { NODE_NAME: 'node-5' }), /--heartbeat-every must be at least 1s/);
-  expectUsageError(await cli(['install', '--no-binary', '--watch', '--template', h.template, '--heartbeat-every', 'often']), /--heartbeat-every.*duration/);
+  expectUsageError(await cli(['install', '--no-binary', '--host-root', h.root, '--watch', '--template', h.template, '--heartbeat-every', 'often']), /--heartbeat-every.*duration/);
   // Nothing was installed by the refused commands.
   expect(fs.readdirSync(h.root)).toEqual([]);
 });

@@ -11,7 +11,12 @@ import * as path from 'node:path';
 import { EXECUTABLE, cniEnv, nodeLocalConf, tempDataDir } from '../helpers/run-plugin';
 import { straceAvailable } from '../helpers/lock-holders';
 
-const runIt = straceAvailable() && process.getuid?.() === 0 ? test : test.skip;
+/** Whether CAP_SYS_NICE (bit 23) is in this process's effective set: a root container may lack it. */
+function canRaise(): boolean {
+  const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1];
+  return capEff !== undefined && (BigInt(`0x${capEff}`) & (1n << 23n)) !== 0n;
+}
+const runIt = straceAvailable() && process.getuid?.() === 0 && canRaise() ? test : test.skip;
 
 let dataDir: string;
 let cleanup: () => void;

@@ -74,9 +74,11 @@ test('a restarted node keeps its block, also when its local record is lost (adop
   const block = localRecord(cluster, 'r').blocks[0]!;
   addressOf(await call(cluster, 'r', 'ADD', 'c2', ipam)); // a new process, as every call is
   fs.rmSync(path.join(cluster.dir, 'r', 'podnet', 'cluster-pool.json')); // a re-imaged node
-  const out = await call(cluster, 'r', 'ADD', 'c3', ipam);
+  // Debug output on: the mode says whether it claimed a block or adopted its own claim.
+  const out = await call(cluster, 'r', 'ADD', 'c3', ipam, 'podnet', { env: { POD_IPAM_LOG: 'debug' } });
   addressOf(out);
   expect(localRecord(cluster, 'r').blocks).toEqual([block]);
+  expect(out.stderr).toMatch(/adopted block/);
   expect(out.stderr).not.toMatch(/claimed block/);
   expect(kube.claims.objects()).toHaveLength(1);
 });
