@@ -109,6 +109,20 @@ test('a pod recreated under the same name (new UID): the old pod\'s reservation 
   expect(held()).toEqual([fresh]);
 });
 
+test('a static pod (its sandbox has kubelet\'s UID, the API shows a mirror pod) is kept; once its mirror is gone it is released', async () => {
+  pods.add({ ...pod('etcd-node-a', 'uid-mirror'), mirrorOf: 'uid-static-hash' });
+  const address = await add('sandbox-static', pod('etcd-node-a', 'uid-static-hash'));
+  backdate(address);
+  const kept = await reconcile('--json');
+  expect(kept.code).toBe(0);
+  expect(kept.json.networks[0].released).toEqual([]);
+  expect(held()).toEqual([address]);
+  pods.clear();
+  const gone = await reconcile('--json');
+  expect(gone.json.networks[0].released.map((x: { address: string }) => x.address)).toEqual([address]);
+  expect(held()).toEqual([]);
+});
+
 test('kept: a young reservation of a gone pod (grace), reservations without a pod UID (ever); --grace 0 releases the gone pod\'s', async () => {
   const young = await add('c-young', pod('young', 'uid-young'));
   const bare = await add('c-podman');

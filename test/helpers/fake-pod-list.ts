@@ -13,6 +13,8 @@ export interface PodOnNode {
   readonly name: string;
   readonly uid: string;
   readonly nodeName: string;
+  /** A static pod's mirror: the UID kubelet gave the pod (kubernetes.io/config.mirror). */
+  readonly mirrorOf?: string;
 }
 
 export class FakePodList {
@@ -67,7 +69,7 @@ export class FakePodList {
     const all = [...this.#pods.values()].filter((p) => !match || p.nodeName === match[1]).sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
     const end = limit > 0 ? offset + limit : all.length;
     const items = all.slice(offset, end).map((p) => ({
-      metadata: { name: p.name, namespace: p.namespace, uid: p.uid, resourceVersion: '7' },
+      metadata: { name: p.name, namespace: p.namespace, uid: p.uid, resourceVersion: '7', ...(p.mirrorOf && { annotations: { 'kubernetes.io/config.mirror': p.mirrorOf } }) },
       spec: { nodeName: p.nodeName, containers: [{ name: 'c', image: 'busybox' }] },
       status: { phase: 'Running' },
     }));

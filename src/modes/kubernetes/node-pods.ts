@@ -71,6 +71,8 @@ export async function listNodePods(conn: Connection, nodeName: string, opts: Lis
   }
 }
 
+const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
+
 /** Adds the page's pod UIDs to `uids`; returns its continue token ('' or undefined: last page). */
 function readPage(page: Record<string, unknown>, uids: Set<string>, server: string): string | undefined {
   const items = page['items'];
@@ -78,9 +80,14 @@ function readPage(page: Record<string, unknown>, uids: Set<string>, server: stri
     throw new TryAgainError(`the API server at ${server} answered the pod list with something that is not a PodList`);
   }
   for (const item of items) {
-    const uid = (item as { metadata?: { uid?: unknown } } | null)?.metadata?.uid;
+    const metadata = (item as { metadata?: { uid?: unknown; annotations?: Record<string, unknown> } } | null)?.metadata;
+    const uid = metadata?.uid;
     if (typeof uid !== 'string' || uid === '') throw new TryAgainError(`the API server at ${server} sent a pod without metadata.uid in the pod list`);
     uids.add(uid);
+    // A static pod's sandbox carries the UID kubelet gave it (K8S_POD_UID), which is not the
+    // mirror pod's metadata.uid in the API; the mirror names it in this annotation.
+    const mirrorOf = metadata?.annotations?.[MIRROR_ANNOTATION];
+    if (typeof mirrorOf === 'string' && mirrorOf !== '') uids.add(mirrorOf);
   }
   const token = (page['metadata'] as { continue?: unknown } | undefined)?.continue;
   return typeof token === 'string' ? token : undefined;
