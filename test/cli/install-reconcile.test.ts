@@ -76,3 +76,10 @@ test('--reconcile-every needs --watch and --template', async () => {
   expectUsageError(await cli(['install', '--no-binary', '--reconcile-every', '10m']), /--reconcile-every needs --watch and --template/);
   expectUsageError(await cli(['install', '--no-binary', '--watch', '--template', '/x.conflist', '--reconcile-every', 'often']), /--reconcile-every.*duration/);
 });
+
+test('durations longer than a timer can wait are refused, not run at once in a loop', async () => {
+  // 600h is past setTimeout's 2^31-1 ms, which fires such a timer after 1 ms.
+  expectUsageError(await cli(['install', '--no-binary', '--watch', '--template', '/x.conflist', '--reconcile-every', '600h']), /--reconcile-every.*at most 596h/);
+  expectUsageError(await cli(['gc', '--keep-file', '/x', '--grace', '3000000000h']), /--grace.*at most 596h/);
+  expectUsageError(await cli(['reconcile', '--node-name', 'n', '--grace', '700h']), /--grace.*at most 596h/);
+});

@@ -66,9 +66,14 @@ export const withCommon = (cmd: Command, json = true): Command => {
   return cmd;
 };
 
-/** `90s`, `5m`, `1h`, or a number of seconds; 0 allowed; the same for every command's --grace. */
+/** The longest duration taken: a timer's limit (2^31-1 ms, ~24.8 days); a longer period fired at once, in a loop. */
+const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** `90s`, `5m`, `1h`, or a number of seconds; 0 allowed; the same for every command's --grace and period. */
 export function parseDurationMs(v: string): number {
   const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(v.trim());
   if (!m) throw new InvalidArgumentError('must be a duration such as 90s, 5m, 1h (a bare number is seconds)');
-  return Math.round(Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 's' | 'm' | 'h']);
+  const ms = Math.round(Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 's' | 'm' | 'h']);
+  if (ms > MAX_DURATION_MS) throw new InvalidArgumentError('must be at most 596h (about 24 days)');
+  return ms;
 }
