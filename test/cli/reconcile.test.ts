@@ -96,6 +96,23 @@ test('pages through the node\'s pods (limit/continue) and releases exactly the o
   ]);
 });
 
+test('a network that cannot be reconciled (a corrupt file) is reported, and the others are reconciled all the same', async () => {
+  // "anet" comes first (networks go in name order) and cannot be read: a torn address file.
+  const r0 = await runPlugin({ command: 'ADD', containerId: 'c-other', stdin: nodeLocalConf(dataDir, { name: 'anet' }, ipam) });
+  expect(r0.code).toBe(0);
+  fs.writeFileSync(path.join(dataDir, 'anet', 'ips', '10.1.2.200'), '{torn', { mode: 0o600 });
+  const gone = await add('c-gone', pod('gone', 'uid-gone'));
+  backdate(gone);
+  const r = await reconcile('--json');
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/1 failure\(s\): anet: not reconciled: .*10\.1\.2\.200/);
+  const byName = Object.fromEntries(r.json.networks.map((n: { network: string }) => [n.network, n]));
+  expect(byName['anet'].released).toEqual([]);
+  expect(byName[NETWORK].released.map((x: { address: string }) => x.address)).toEqual([gone]);
+  expect(held()).toEqual([]);
+  expect(fs.readdirSync(path.join(dataDir, 'anet', 'ips')).filter((n) => !n.startsWith('.')).length).toBe(2);
+});
+
 test('a pod recreated under the same name (new UID): the old pod\'s reservation is released, the new one\'s kept', async () => {
   pods.add(pod('web-0', 'uid-web-0-old'));
   const old = await add('sandbox-old', pod('web-0', 'uid-web-0-old'));

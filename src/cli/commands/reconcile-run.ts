@@ -78,23 +78,32 @@ export async function reconcile(plan: ReconcilePlan): Promise<ReconcileReport> {
     // A network no ADD has run on yet has nothing to reconcile (and gets no directories made for it).
     if (!fs.existsSync(path.join(networkDir(target.dataDir, target.network), 'ips'))) continue;
     const kept = { live: 0, young: 0, withoutPod: 0 };
-    const { picked, released, failures } = await releaseWhere(
-      { dataDir: target.dataDir, network: target.network },
-      (all) => all.filter((r) => {
-        const uid = r.pod?.uid;
-        if (!uid) return (kept.withoutPod++, false);
-        if (uids.has(uid)) return (kept.live++, false);
-        // An unreadable time counts as young: never release what cannot be dated.
-        const since = Date.parse(r.since);
-        if (!(since < cutoff)) return (kept.young++, false);
-        return true;
-      }),
-      plan.dryRun,
-    );
+    let outcome: Awaited<ReturnType<typeof releaseWhere>>;
+    try {
+      outcome = await releaseWhere({ dataDir: target.dataDir, network: target.network }, (all) => all.filter((r) => isGone(r, uids, cutoff, kept)), plan.dryRun);
+    } catch (e) {
+      // One network that cannot be reconciled now (its lock busy past the timeout, a
+      // corrupt file) must not keep the others from it, nor hide what they released.
+      if (!(e instanceof PodIpamError)) throw e;
+      networks.push({ network: target.network, dataDir: target.dataDir, released: [], kept, failures: [`not reconciled: ${e.message}`] });
+      continue;
+    }
+    const { picked, released, failures } = outcome;
     auditOperatorRelease(target.dataDir, target.network, 'reconcile', released);
     networks.push({ network: target.network, dataDir: target.dataDir, released: picked, kept, failures });
   }
   return { node: plan.nodeName, server: conn.server, pods: uids.size, pages, cutoff: new Date(cutoff).toISOString(), networks };
+}
+
+/** Whether `r` belongs to a pod gone from the API and was made before `cutoff`; counts in `kept` why not. */
+function isGone(r: Reservation, uids: ReadonlySet<string>, cutoff: number, kept: { live: number; young: number; withoutPod: number }): boolean {
+  const uid = r.pod?.uid;
+  if (!uid) return (kept.withoutPod++, false);
+  if (uids.has(uid)) return (kept.live++, false);
+  // An unreadable time counts as young: never release what cannot be dated.
+  const since = Date.parse(r.since);
+  if (!(since < cutoff)) return (kept.young++, false);
+  return true;
 }
 
 async function readNodePods(plan: ReconcilePlan): Promise<{ conn: Connection; uids: ReadonlySet<string>; pages: number }> {

@@ -74,7 +74,7 @@ export const registerReconcile: CommandRegistrar = (program: Command, io: CliIO)
     });
     printReport(io, report, { dryRun: options.dryRun === true, json: options.json === true, graceMs: options.grace });
     const failures = report.networks.flatMap((n) => n.failures.map((f) => `${n.network}: ${f}`));
-    if (failures.length > 0) throw new CliError(`could not release ${failures.length} reservation(s): ${failures.slice(0, 5).join('; ')}`);
+    if (failures.length > 0) throw new CliError(`${failures.length} failure(s): ${failures.slice(0, 5).join('; ')}`);
   });
 };
 
