@@ -13,6 +13,9 @@ import { parseLogConfig } from './log-config';
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/pod-ipam';
 
+/** `ipam.dataDir` as an operator command reads a config the plugin accepted: the value given, else the default. */
+export const dataDirOf = (ipam: Readonly<Record<string, unknown>>): string => (typeof ipam['dataDir'] === 'string' ? ipam['dataDir'] : DEFAULT_DATA_DIR);
+
 export interface Route {
   readonly dst: string;
   readonly gw?: string;

@@ -23,6 +23,7 @@ import { readLocalBlocks, writeLocalBlocks } from '../../modes/cluster-pool/loca
 import { openClusterStore } from '../../store/cluster/cluster-store';
 import type { ClusterStore } from '../../store/cluster/cluster-store';
 import { networkDir, withNetworkState } from '../../store/network-store';
+import { DEFAULT_DATA_DIR } from '../../cni/ipam-config';
 import { isObject } from '../../cni/json-fields';
 import { isNetworkName } from '../../cni/netconf';
 import { readConfigFile } from '../inspect/config-file';
@@ -31,7 +32,6 @@ import { registerBlocksForget } from './blocks-forget';
 import { blocksCommand } from './blocks-view';
 import { CliError } from './common';
 
-const DEFAULT_DATA_DIR = '/var/lib/cni/pod-ipam';
 
 export const registerBlocks: CommandRegistrar = (program: Command, io: CliIO) => {
   const blocks = blocksCommand(program);

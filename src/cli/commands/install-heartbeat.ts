@@ -16,7 +16,7 @@
  * ends the installer.
  */
 import * as path from 'node:path';
-import { DEFAULT_DATA_DIR } from '../../cni/ipam-config';
+import { dataDirOf } from '../../cni/ipam-config';
 import { isObject } from '../../cni/json-fields';
 import { storeOwner } from '../../modes/cluster-pool/claim';
 import { HEARTBEAT_TTL_SECONDS, parseClusterPoolConfig } from '../../modes/cluster-pool/config';
@@ -109,7 +109,7 @@ export function heartbeatTargets(conflist: string, hostRoot: string, env: Readon
     if (!isObject(ipam) || ipam['mode'] !== 'cluster-pool') continue;
     const network = conf['name'];
     if (typeof network !== 'string') throw new CliError(`${conflist} has no network name`);
-    const dataDir = typeof ipam['dataDir'] === 'string' ? ipam['dataDir'] : DEFAULT_DATA_DIR;
+    const dataDir = dataDirOf(ipam);
     let store: ClusterStoreConfig;
     let nodeName: string;
     try {

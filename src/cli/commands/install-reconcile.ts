@@ -8,7 +8,7 @@
  * the next period; it never ends the installer.
  */
 import * as path from 'node:path';
-import { DEFAULT_DATA_DIR } from '../../cni/ipam-config';
+import { dataDirOf } from '../../cni/ipam-config';
 import { DEFAULT_SERVICEACCOUNT_DIR, SERVICEACCOUNT_DIR_ENV } from '../../modes/kubernetes/connection';
 import type { CliIO } from '../program';
 import { CliError } from './common';
@@ -31,7 +31,7 @@ async function reconcileOnce(options: InstallOptions, io: CliIO, say: (m: string
   const template = readTemplate(options.template!);
   const name = template.doc['name'];
   if (typeof name !== 'string') return; // validate refuses such a template before anything is installed
-  const targets: ReconcileTarget[] = [...new Set(template.ipams.map((i) => (typeof i['dataDir'] === 'string' ? i['dataDir'] : DEFAULT_DATA_DIR)))].map((dataDir) => ({
+  const targets: ReconcileTarget[] = [...new Set(template.ipams.map(dataDirOf))].map((dataDir) => ({
     dataDir: path.join(options.hostRoot, dataDir),
     network: name,
   }));

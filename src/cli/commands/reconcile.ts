@@ -12,7 +12,8 @@
 import * as os from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import { DEFAULT_DATA_DIR } from '../../cni/ipam-config';
+import { dataDirOf } from '../../cni/ipam-config';
+import { NODE_NAME } from '../../modes/kubernetes/config';
 import { isObject } from '../../cni/json-fields';
 import { isNetworkName } from '../../cni/netconf';
 import { compareIP, formatIP } from '../../core/ip';
@@ -36,9 +37,6 @@ interface ReconcileOptions extends DataDirOptions, JsonOptions {
   readonly apiTimeoutSeconds: number;
   readonly dryRun?: boolean;
 }
-
-/** A Kubernetes object name (DNS-1123 subdomain), as kubernetes mode checks nodeName. */
-const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 export const registerReconcile: CommandRegistrar = (program: Command, io: CliIO) => {
   const cmd = withCommon(
@@ -108,7 +106,7 @@ function configSettings(file: string, dataDirOverride: string | undefined): { ta
   for (const { conf } of readConfigFile(file).entries) {
     const ipam = isObject(conf.ipam) ? conf.ipam : {};
     if (typeof conf.name !== 'string') throw new CliError(`${file}: a pod-ipam network without a "name"`);
-    const dataDir = dataDirOverride ?? (typeof ipam.dataDir === 'string' ? ipam.dataDir : DEFAULT_DATA_DIR);
+    const dataDir = dataDirOverride ?? dataDirOf(ipam);
     if (!isNetworkName(conf.name)) throw new CliError(`${file}: ${JSON.stringify(conf.name)} is not a network name`);
     targets.push({ dataDir, network: conf.name });
     if (ipam.mode === 'kubernetes' && typeof ipam.kubeconfig === 'string') kubeconfig ??= ipam.kubeconfig;

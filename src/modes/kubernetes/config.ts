@@ -21,7 +21,7 @@ export const DEFAULT_TIMEOUT_SECONDS = 5;
 const RANGE_KEYS = ['ranges', 'subnet', 'rangeStart', 'rangeEnd', 'gateway'];
 
 /** A Kubernetes object name (DNS-1123 subdomain): also keeps the name safe inside a URL path. */
-const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+export const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 /** @throws ConfigError naming the `ipam.*` key that is wrong. */
 export function parseKubernetesConfig(ipam: Readonly<Record<string, unknown>>, env: Readonly<Record<string, string | undefined>>): KubernetesConfig {
