@@ -25,8 +25,10 @@ mount --bind "$T/net.d" /etc/cni/net.d
 ip link set lo up
 
 containerd --config "$T/containerd.toml" >"$T/containerd.log" 2>&1 &
-for _ in $(seq 1 100); do [ -S "$T/containerd.sock" ] && break; sleep 0.1; done
-[ -S "$T/containerd.sock" ] || { echo "containerd did not start" >&2; exit 1; }
+containerd_pid=$!
+# Until containerd listens or has died (no time bound: the test's `unshare` timeout is the hang guard).
+until [ -S "$T/containerd.sock" ] || ! kill -0 "$containerd_pid" 2>/dev/null; do sleep 0.1; done
+[ -S "$T/containerd.sock" ] || { echo "containerd did not start: $(tail -5 "$T/containerd.log")" >&2; exit 1; }
 
 # Three containers at once, each in the foreground of its own `ctr run --rm` (DEL is sent
 # only when a foreground ctr sees its task exit). Each writes its address to the shared
