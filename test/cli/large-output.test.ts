@@ -3,7 +3,8 @@
  * process.stdout is asynchronous, and the executable exits as soon as a command returns:
  * `pod-ipam status` of a few thousand reservations piped to a reader that was not quick
  * enough lost everything past the pipe's 64 KiB (993 of 10,004 lines). The reader here
- * starts reading a second late, so the pipe is full long before the command ends.
+ * starts reading only once the command is blocked writing into the full pipe, or has
+ * ended (the old build): whatever the machine's load, the pipe is full first.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -26,9 +27,19 @@ beforeAll(() => {
   }
 });
 
-/** Runs `pod-ipam ARGS` into a pipe whose reader waits a second before reading; what it read. */
+/** The reader's side: it waits until the writer blocks on the full pipe (wchan pipe_write) or is gone, then reads. */
+const SLOW_READER = `
+d=$(mktemp -d); mkfifo "$d/out"
+"$0" "$@" > "$d/out" & w=$!
+exec 3< "$d/out"
+until grep -q pipe_write /proc/$w/wchan 2>/dev/null || grep -qE '^State:[[:space:]]+Z' /proc/$w/status 2>/dev/null || [ ! -e /proc/$w ]; do sleep 0.05; done
+cat <&3; r=$?
+wait $w; echo "status $? $r" >&2
+rm -rf "$d"`;
+
+/** Runs `pod-ipam ARGS` into a pipe whose reader starts only once the pipe is full; what it read. */
 function throughSlowPipe(args: string[]): { out: string; status: number[] } {
-  const r = spawnSync('bash', ['-c', '"$0" "$@" | (sleep 1; cat); echo "status ${PIPESTATUS[*]}" >&2', pluginCommand()[0]!, ...args], {
+  const r = spawnSync('bash', ['-c', SLOW_READER, pluginCommand()[0]!, ...args], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
     env: { PATH: process.env.PATH ?? '' },
