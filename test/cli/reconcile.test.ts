@@ -12,6 +12,7 @@ import { nodeLocalConf, runPlugin, tempDataDir } from '../helpers/run-plugin';
 import { snapshotFiles } from '../helpers/state-files';
 import { SA_USER, TOKEN, startKubeFixture } from '../modes/kubernetes/kube-fixture';
 import type { KubeFixture } from '../modes/kubernetes/kube-fixture';
+import { until } from '../helpers/until';
 import { cli } from './cli';
 
 const NETWORK = 'testnet';
@@ -158,20 +159,25 @@ test('kept: a young reservation of a gone pod (grace), reservations without a po
 test('an ADD in flight while the pods are listed is never released, even with --grace 0', async () => {
   pods.add(pod('live', 'uid-live'));
   const live = await add('c-live', pod('live', 'uid-live'));
-  fx.server.delayMs = 1500;
+  // The API holds the pod list until the ADD is done: the ADD surely lands while the list
+  // is under way, whatever the machine's load.
+  let addDone!: () => void;
+  fx.server.hold = { path: '/api/v1/pods', until: new Promise<void>((resolve) => (addDone = resolve)) };
   try {
-    let ended = false;
-    const running = reconcile('--grace', '0', '--json').finally(() => (ended = true));
-    // Wait for the reconcile to have started asking (an event, not a clock tick), then ADD for a pod the list will not have.
-    const asked = fx.server.count('/api/v1/nodes/node-a');
-    while (fx.server.count('/api/v1/nodes/node-a') === asked && !ended) await new Promise((r) => setTimeout(r, 20));
+    const asked = fx.server.count('/api/v1/pods');
+    const running = reconcile('--grace', '0', '--json');
+    // The pod list has been asked for (an event, not a clock tick); then ADD for a pod it will not have.
+    await until(() => fx.server.count('/api/v1/pods') > asked);
     const inFlight = await add('c-new', pod('new', 'uid-new'));
+    addDone();
     const r = await running;
     expect(r.code).toBe(0);
     expect(r.json.networks[0].released).toEqual([]);
+    expect(r.json.networks[0].kept).toEqual({ live: 1, young: 1, withoutPod: 0 });
     expect(held()).toEqual([live, inFlight].sort());
   } finally {
-    fx.server.delayMs = 0;
+    fx.server.hold = undefined;
+    addDone();
   }
 });
 

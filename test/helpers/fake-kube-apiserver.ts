@@ -89,6 +89,8 @@ export class FakeKubeApiServer {
   readonly permissions = new Map<string, ReadonlySet<Resource>>();
   /** Milliseconds to wait before answering (0: answer at once). */
   delayMs = 0;
+  /** While set, replies to requests for `path` wait for `until` (a test holds an answer until it has done something). */
+  hold: { readonly path: string; readonly until: Promise<void> } | undefined;
   /** Answer 200 with a body that is not JSON. */
   garbage = false;
   readonly #nodes = new Map<string, Record<string, unknown>>();
@@ -183,6 +185,10 @@ export class FakeKubeApiServer {
         res.writeHead(code, { 'Content-Type': 'application/json' });
         res.end(this.garbage && code === 200 ? '<html>not json</html>' : JSON.stringify(body));
       };
+      if (this.hold && this.hold.path === url.pathname) {
+        void this.hold.until.then(reply);
+        return undefined;
+      }
       if (this.delayMs <= 0) return reply();
       const timer = setTimeout(() => {
         this.#timers.delete(timer);
