@@ -188,6 +188,19 @@ test('a partial last line (a write cut short) is not glued to the next line', ()
   expect(log.unreadable).toBe(1);
 });
 
+test('a line another call is writing right now (its tail not yet there) is not mistaken for a cut-short one', () => {
+  const cfg = config();
+  // Another process's append caught half-copied: its newline lands a moment later, while
+  // this writer looks again (the injected sleep is that moment).
+  const other = '{"time":"2026-12-02T03:00:00.000Z","verb":"ADD","containerId":"other"}\n';
+  fs.writeFileSync(cfg.file!, other.slice(0, 30));
+  let looks = 0;
+  appendAuditLine(cfg, fields(1), deps({ sleep: () => { if (looks++ === 0) fs.appendFileSync(cfg.file!, other.slice(30)); } }));
+  const text = fs.readFileSync(cfg.file!, 'utf8');
+  expect(text.split('\n').filter((l) => l === '')).toEqual(['']); // only the end of the file: no blank line
+  expect(readLog(cfg.file!).records.map((r) => r.containerId)).toEqual(['other', 'c1']);
+});
+
 test('logging off writes nothing', () => {
   expect(appendAuditLine(config({ file: undefined }), fields(1), deps())).toEqual({ written: false, error: 'off' });
   expect(fs.readdirSync(dir)).toEqual([]);
